@@ -1,0 +1,60 @@
+# LM Notes: `make book` builds the website, `make test` runs every test.
+# Both install what they need into $(VENV) first.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch>=2.3
+
+# JavaScript the website serves itself so that pages render offline:
+# MathJax for the math, the ipywidgets HTML manager for widget output.
+NPM ?= npm
+MATHJAX_PKG ?= mathjax@3.2.2
+WIDGETS_PKG ?= @jupyter-widgets/html-manager@1.0.15
+VENDOR := book/_static/vendor
+
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.lmnotes-installed
+VENDOR_STAMP := $(VENDOR)/.fetched
+
+.PHONY: install book test clean
+
+install: $(STAMP) $(VENDOR_STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, so that a pinned or CPU-only wheel is the one the rest builds on.
+# Re-runs when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install "$(TORCH_SPEC)"
+	$(PY) -m pip install -e ".[book,test]"
+	touch $@
+
+$(VENDOR_STAMP): Makefile
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/mathjax/output/chtml $(VENDOR)/jupyter-widgets
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  (cd "$$tmp" && $(NPM) pack --silent --cache "$$tmp/npm-cache" "$(MATHJAX_PKG)" "$(WIDGETS_PKG)" >/dev/null); \
+	  mkdir "$$tmp/mathjax" "$$tmp/widgets"; \
+	  tar xzf "$$tmp"/mathjax-*.tgz -C "$$tmp/mathjax"; \
+	  tar xzf "$$tmp"/jupyter-widgets-html-manager-*.tgz -C "$$tmp/widgets"; \
+	  cp "$$tmp/mathjax/package/es5/tex-chtml-full.js" $(VENDOR)/mathjax/; \
+	  cp -r "$$tmp/mathjax/package/es5/output/chtml/fonts" $(VENDOR)/mathjax/output/chtml/; \
+	  cp "$$tmp/mathjax/package/LICENSE" $(VENDOR)/mathjax/; \
+	  cp "$$tmp/widgets/package/dist/embed.js" $(VENDOR)/jupyter-widgets/; \
+	  cp "$$tmp"/widgets/package/dist/*.eot "$$tmp"/widgets/package/dist/*.svg \
+	     "$$tmp"/widgets/package/dist/*.ttf "$$tmp"/widgets/package/dist/*.woff \
+	     "$$tmp"/widgets/package/dist/*.woff2 "$$tmp/widgets/package/dist/embed.js.LICENSE.txt" \
+	     $(VENDOR)/jupyter-widgets/
+	touch $@
+
+# Executes the notebooks (cached in _build/.jupyter_cache, so a second build only
+# re-runs notebooks that changed) and writes the website to _build/html.
+book: install
+	$(VENV)/bin/jupyter-book build .
+
+test: install
+	$(PY) -m pytest
+
+clean:
+	rm -rf _build $(VENDOR)
