@@ -1,0 +1,14 @@
+"""Corpora the package generates itself (the seeded world), tokenizers, and batching.
+
+Example::
+
+    from lmnotes import data
+    ds = data.corpus(2000, seed=0)              # DatasetDict: train / validation / test
+    tok = data.WordTokenizer().train(ds["train"]["text"])
+"""
+from .world import (  # noqa: F401
+    ADJECTIVES, EXCEPTIONS, NOUN_VERB, PROPERTIES, SENSES, TAGS, TAXONOMY, Sentence, World, corpus, documents, facts,
+    instructions, load_text, pos_corpus, reviews, sense_corpus,
+)
+from .tokenizers import BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer  # noqa: F401
+from .batching import infinite, lm_windows, make_loader, pad_batch, tokenize_dataset  # noqa: F401
