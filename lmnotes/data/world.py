@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from datasets import Dataset, DatasetDict
 
-TAGS = ("DET", "NOUN", "VERB", "ADJ", "ADP", "AUX", "PRON", "ADV", "PART", "NUM", "PUNCT")
+TAGS = ("DET", "NOUN", "VERB", "ADJ", "ADP", "AUX", "PRON", "ADV", "PART", "CONJ", "NUM", "PUNCT")
 
 # ---------------------------------------------------------------------------------------------
 # The lexicon
@@ -646,7 +646,7 @@ def load_text(path_or_name: str, split: str | None = None, **kwargs):
     p = str(path_or_name)
     if os.path.exists(p):
         return load_dataset("text", data_files=p, split=split, **kwargs)
-    if p.endswith((".txt", ".text")) or os.sep in p:
+    if p.endswith((".txt", ".text", ".md", ".csv", ".json", ".jsonl")) or p.startswith((".", "/", "~")):
         raise FileNotFoundError(f"no text file at {p!r}")
     if not _online():
         raise ConnectionError(
