@@ -375,8 +375,8 @@ class CharTokenizer(Tokenizer):
 
     Example:
         >>> tok = CharTokenizer().train(["the cat sat ."])
-        >>> tok.tokenize("a cat")        # 'a' was never seen
-        ['[UNK]', ' ', 'c', 'a', 't']
+        >>> tok.tokenize("a dog")        # 'd', 'o' and 'g' were never seen
+        ['a', ' ', '[UNK]', '[UNK]', '[UNK]']
     """
 
     def _learn(self, pieces: list[str]) -> list[str]:
