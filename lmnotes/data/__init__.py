@@ -10,5 +10,5 @@ from .world import (  # noqa: F401
     ADJECTIVES, EXCEPTIONS, NOUN_VERB, PROPERTIES, SENSES, TAGS, TAXONOMY, Sentence, World, corpus, documents, facts,
     instructions, load_text, pos_corpus, reviews, sense_corpus,
 )
-from .tokenizers import BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer  # noqa: F401
-from .batching import infinite, lm_windows, make_loader, pad_batch, tokenize_dataset  # noqa: F401
+from .tokenizers import SPECIAL_TOKENS, BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer  # noqa: F401
+from .batching import IGNORE_INDEX, infinite, lm_windows, make_loader, pad_batch, pad_collate, tokenize_dataset  # noqa: F401
