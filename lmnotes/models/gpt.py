@@ -1,0 +1,385 @@
+"""A GPT: a decoder-only Transformer that predicts each token from the tokens to its left.
+
+Read top to bottom: the config, the model (embeddings → pre-norm causal blocks → final layer norm →
+logits through the tied embedding matrix), the sampling filters (temperature, top-k, top-p), generation
+with a key/value cache, and loading GPT-2's weights from Hugging Face.
+
+Example::
+
+    model = GPT(GPTConfig(vocab_size=100, block_size=32, n_layer=2, n_head=2, d_model=64))
+    logits = model(idx)                                      # (B, T, V)
+    logits, loss = model(idx, targets=idx)                  # and the mean cross-entropy
+    out = model.generate(idx[:, :4], max_new_tokens=10)      # (B, 4 + 10)
+"""
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .transformer import Block, KVCache
+
+__all__ = ["GPTConfig", "GPT", "top_k_filter", "top_p_filter", "causal_mask", "check_sampling_args"]
+
+
+@dataclass
+class GPTConfig:
+    """Sizes of a GPT. The defaults are GPT-2 small (124M parameters); set ``vocab_size`` to your tokenizer's.
+
+    Example: ``GPTConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=2, n_head=4, d_model=128)``
+    """
+
+    vocab_size: int = 50257
+    block_size: int = 1024   # the context: the most positions the model can see
+    n_layer: int = 12
+    n_head: int = 12
+    d_model: int = 768
+    d_ff: int | None = None  # None: 4 * d_model, as in GPT-2
+    dropout: float = 0.0
+    bias: bool = True        # biases in the Linear layers (GPT-2 has them)
+    ln_eps: float = 1e-5
+    gelu_approx: str = "tanh"  # GPT-2's GELU is the tanh approximation
+
+    def __post_init__(self):
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "d_model"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if self.d_model % self.n_head:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.d_ff is None:
+            self.d_ff = 4 * self.d_model
+
+
+_OUTPUT_TYPES: dict = {}
+
+
+def _output_type(fields: tuple[str, ...]):
+    """A named tuple type such as ``GPTOutput(logits, loss)``: unpacks like a tuple, and ``.loss`` works
+    (so ``lmnotes.train.fit`` can train the model without a loss function)."""
+    if fields not in _OUTPUT_TYPES:
+        _OUTPUT_TYPES[fields] = namedtuple("GPTOutput", fields)
+    return _OUTPUT_TYPES[fields]
+
+
+def causal_mask(T: int, device=None) -> torch.Tensor:
+    """(T, T) boolean mask, ``True`` where position ``i`` may look at position ``j`` (``j <= i``).
+
+    Example: ``causal_mask(3)`` → ``[[T, F, F], [T, T, F], [T, T, T]]``
+    """
+    return torch.ones(T, T, dtype=torch.bool, device=device).tril()
+
+
+class GPT(nn.Module):
+    """Decoder-only Transformer language model (GPT-2's architecture).
+
+    ``forward(idx (B, T))`` → logits (B, T, V); ``forward(idx, targets)`` → ``(logits, loss)``.
+    """
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.wte = nn.Embedding(c.vocab_size, c.d_model)   # token embeddings (V, C)
+        self.wpe = nn.Embedding(c.block_size, c.d_model)   # learned position embeddings (block_size, C)
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList(
+            Block(c.d_model, c.n_head, c.d_ff, c.dropout, norm_first=True, gelu_approx=c.gelu_approx,
+                  ln_eps=c.ln_eps, bias=c.bias) for _ in range(c.n_layer))
+        self.ln_f = nn.LayerNorm(c.d_model, eps=c.ln_eps)
+        self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
+        # Tied input and output embeddings: the same matrix reads a token in and scores it out
+        # (fewer parameters, and it helps small models).
+        self.lm_head.weight = self.wte.weight
+        self.apply(self._init_weights)
+        # GPT-2's init: each residual projection is scaled by 1/sqrt(2 * n_layer), so the residual stream's
+        # variance does not grow with depth (two residual additions per block).
+        for name, p in self.named_parameters():
+            if name.endswith("attn.proj.weight") or name.endswith("mlp.proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        """Parameter count; by default without the position embeddings (the token ones are tied to the head)."""
+        n = sum(p.numel() for p in self.parameters())
+        return n - self.wpe.weight.numel() if non_embedding else n
+
+    # ------------------------------------------------------------------ forward
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None, return_hidden: bool = False, *,
+                cache: KVCache | None = None, explicit: bool = False, return_attention: bool = False,
+                last_only: bool = False):
+        """Logits of the next token at every position.
+
+        idx: (B, T) token ids, T <= block_size (positions continue after ``cache.length`` with a cache).
+        targets: (B, T) the token that should come next at each position; ``-100`` is ignored.
+        attention_mask: (B, T) 1 for real tokens, 0 for padding (right padding: positions stay 0..T-1).
+        return_hidden: also return the hidden states (B, T, C) after the final layer norm.
+        explicit / return_attention: use the written-out attention and return each layer's weights
+        (B, nh, T, S) as a list. last_only: compute the logits of the last position only (generation).
+
+        Returns the logits (B, T, V) alone when neither ``targets`` nor ``return_hidden`` is given;
+        otherwise a named tuple ``(logits, loss)``, ``(logits, hidden)`` or ``(logits, loss, hidden)`` (fields
+        ``.logits``, ``.loss``, ``.hidden``), with ``.attentions`` (a list of (B, nh, T, S)) appended when
+        ``return_attention``.
+
+        Example: ``logits, loss = model(x, targets=y)``
+        """
+        B, T = idx.shape
+        start = cache.length if cache is not None else 0
+        if start + T > self.config.block_size:
+            raise ValueError(f"sequence of {start + T} tokens is longer than the model's context of "
+                             f"{self.config.block_size}; crop it or build the model with a larger block_size")
+        pos = torch.arange(start, start + T, device=idx.device)  # (T,)
+        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
+        if cache is not None and attention_mask is not None and attention_mask.shape[1] != start + T:
+            raise ValueError(f"with a cache, attention_mask must cover all {start + T} positions so far, "
+                             f"got {attention_mask.shape[1]}")
+        weights = []
+        for i, block in enumerate(self.blocks):
+            out = block(x, attention_mask=attention_mask, causal=True, cache=cache, layer=i,
+                        explicit=explicit, return_weights=return_attention)
+            if return_attention:
+                x, w = out
+                weights.append(w)
+            else:
+                x = out
+        if cache is not None:
+            cache.advance(T)
+        h = self.ln_f(x)  # (B, T, C)
+        if last_only:
+            # At inference only the last position's prediction is needed: skip the (T, V) matmul for the rest.
+            logits = self.lm_head(h[:, -1:])  # (B, 1, V)
+        else:
+            logits = self.lm_head(h)  # (B, T, V)
+        fields, values = ["logits"], [logits]
+        if targets is not None:
+            loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
+            fields.append("loss"), values.append(loss)
+        if return_hidden:
+            fields.append("hidden"), values.append(h)
+        if return_attention:
+            fields.append("attentions"), values.append(weights)
+        if len(values) == 1:
+            return logits
+        return _output_type(tuple(fields))(*values)
+
+    # ------------------------------------------------------------------ generation
+
+    def new_cache(self, batch: int, max_len: int | None = None, device=None, dtype=None) -> KVCache:
+        """A key/value cache for ``batch`` sequences of up to ``max_len`` (default block_size) positions."""
+        c = self.config
+        p = self.wte.weight
+        return KVCache(c.n_layer, batch, c.n_head, max_len or c.block_size, c.d_model // c.n_head,
+                       device=device or p.device, dtype=dtype or p.dtype)
+
+    @torch.no_grad()
+    def next_token_probs(self, idx: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                         top_p: float | None = None) -> torch.Tensor:
+        """(B, T) → (B, V): the distribution the next token is drawn from, after temperature, top-k and top-p.
+
+        Example: ``p = model.next_token_probs(idx, temperature=0.8, top_k=10)``
+        """
+        check_sampling_args(temperature, top_k, top_p)
+        idx = idx[:, -self.config.block_size:]
+        logits = self(idx, last_only=True)[:, -1].float()  # (B, V)
+        return logits_to_probs(logits, temperature, top_k, top_p)
+
+    @torch.no_grad()
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+                 top_p: float | None = None, stop_token: int | None = None, use_cache: bool = True,
+                 crop: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Continue ``idx`` (B, T) by ``max_new_tokens`` tokens; returns (B, T + n) with n <= max_new_tokens.
+
+        temperature: 0 is greedy (always the most likely token); otherwise logits are divided by it and a
+        token is drawn. top_k: keep only the k most likely tokens. top_p: keep the smallest set of most
+        likely tokens whose probabilities sum to at least top_p (nucleus sampling). stop_token: a sequence
+        that produced it produces only ``stop_token`` afterwards, and generation ends once every sequence
+        has produced it. use_cache: keep the keys/values of earlier positions (allocated once per call)
+        so each step processes one new token instead of the whole context. crop: a prompt longer than the
+        context keeps its last ``block_size`` tokens (with ``crop=False`` it is refused); when the
+        context fills up during generation the window slides to the last ``block_size`` tokens (each
+        such step recomputes the window: the cache speeds up only the steps that fit in the context). generator: a ``torch.Generator`` to draw from (same seed → same tokens, with
+        or without the cache).
+
+        Example: ``model.generate(tok.encode("a robin is", ...), 10, temperature=0.8, top_p=0.9)``
+        """
+        check_sampling_args(temperature, top_k, top_p)
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+        if idx.dim() == 1:
+            idx = idx.unsqueeze(0)
+        if idx.dim() != 2 or idx.shape[1] == 0:
+            raise ValueError(f"idx must be a (batch, length) tensor of token ids with length >= 1, "
+                             f"got shape {tuple(idx.shape)}")
+        L = self.config.block_size
+        if idx.shape[1] > L:
+            if not crop:
+                raise ValueError(f"the prompt has {idx.shape[1]} tokens but the model's context is {L}; "
+                                 f"shorten it, or pass crop=True to keep its last {L} tokens")
+        B = idx.shape[0]
+        was_training = self.training
+        self.eval()
+        done = torch.zeros(B, dtype=torch.bool, device=idx.device)
+        cache = self.new_cache(B) if use_cache else None
+        fed = 0  # how many tokens of ``idx`` have gone through the model
+        for _ in range(max_new_tokens):
+            if use_cache:
+                if fed == 0 or cache.length >= L:
+                    # Fill the cache from the (last L tokens of the) context. Once the context is full,
+                    # the window slides and every token changes position; learned positions are absolute,
+                    # so the cached keys are stale and the window is recomputed (as without a cache).
+                    ctx = idx[:, -L:]
+                    cache.length = 0
+                    logits = self(ctx, cache=cache, last_only=True)
+                else:
+                    logits = self(idx[:, -1:], cache=cache, last_only=True)
+                fed = idx.shape[1]
+            else:
+                logits = self(idx[:, -L:], last_only=True)
+            logits = logits[:, -1].float()  # (B, V)
+            nxt = sample_next(logits, temperature, top_k, top_p, generator)  # (B,)
+            if stop_token is not None:
+                nxt = torch.where(done, torch.full_like(nxt, stop_token), nxt)
+                done |= nxt == stop_token
+            idx = torch.cat([idx, nxt[:, None]], dim=1)
+            if stop_token is not None and bool(done.all()):
+                break
+        self.train(was_training)
+        return idx
+
+    # ------------------------------------------------------------------ Hugging Face
+
+    @classmethod
+    def from_hf(cls, hf_model) -> GPT:
+        """A GPT with the weights of a Hugging Face ``GPT2LMHeadModel`` (every key and shape checked).
+
+        GPT-2 stores its projections as ``Conv1D`` with weights (in, out), the transpose of ``nn.Linear``'s.
+        Example: ``GPT.from_hf(transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=2)))``
+        """
+        hc = hf_model.config
+        act = getattr(hc, "activation_function", "gelu_new")
+        if act not in ("gelu_new", "gelu_pytorch_tanh"):
+            raise ValueError(f"only GPT-2's tanh GELU is supported, the model uses {act!r}")
+        config = GPTConfig(vocab_size=hc.vocab_size, block_size=hc.n_positions, n_layer=hc.n_layer,
+                           n_head=hc.n_head, d_model=hc.n_embd, d_ff=hc.n_inner or 4 * hc.n_embd,
+                           dropout=0.0, bias=True, ln_eps=hc.layer_norm_epsilon, gelu_approx="tanh")
+        model = cls(config)
+        sd_hf = {k: v for k, v in hf_model.state_dict().items()
+                 if not k.endswith(".attn.bias") and not k.endswith(".attn.masked_bias")}  # causal-mask buffers
+        ours = model.state_dict()
+        rename = {"transformer.wte.weight": "wte.weight", "transformer.wpe.weight": "wpe.weight",
+                  "transformer.ln_f.weight": "ln_f.weight", "transformer.ln_f.bias": "ln_f.bias",
+                  "lm_head.weight": "lm_head.weight"}
+        per_layer = {"ln_1": "ln1", "ln_2": "ln2", "attn.c_attn": "attn.qkv", "attn.c_proj": "attn.proj",
+                     "mlp.c_fc": "mlp.fc", "mlp.c_proj": "mlp.proj"}
+        transposed = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+        seen = set()
+        with torch.no_grad():
+            for k, v in sd_hf.items():
+                if k in rename:
+                    name = rename[k]
+                else:
+                    parts = k.split(".")  # transformer.h.{i}.{sub...}.{weight|bias}
+                    if parts[:2] != ["transformer", "h"]:
+                        raise KeyError(f"unexpected key in the Hugging Face model: {k}")
+                    sub = ".".join(parts[3:-1])
+                    if sub not in per_layer:
+                        raise KeyError(f"unexpected key in the Hugging Face model: {k}")
+                    name = f"blocks.{parts[2]}.{per_layer[sub]}.{parts[-1]}"
+                    if any(k.endswith(t) for t in transposed):
+                        v = v.t()
+                if name not in ours:
+                    raise KeyError(f"{k} maps to {name}, which this GPT does not have")
+                if ours[name].shape != v.shape:
+                    raise ValueError(f"shape mismatch for {k} → {name}: {tuple(v.shape)} vs {tuple(ours[name].shape)}")
+                ours[name].copy_(v)
+                seen.add(name)
+        missing = set(ours) - seen
+        if missing:
+            raise KeyError(f"the Hugging Face model lacks weights for: {sorted(missing)}")
+        return model
+
+    @classmethod
+    def from_pretrained(cls, name: str = "gpt2") -> GPT:
+        """Download GPT-2 from the Hugging Face hub (needs a network) and load it. Example: ``GPT.from_pretrained()``"""
+        from transformers import GPT2LMHeadModel
+
+        return cls.from_hf(GPT2LMHeadModel.from_pretrained(name))
+
+
+# ---------------------------------------------------------------------- sampling
+
+
+def check_sampling_args(temperature: float, top_k: int | None, top_p: float | None) -> None:
+    """Raise a ValueError naming the argument and its accepted range."""
+    if not isinstance(temperature, (int, float)) or math.isnan(temperature) or temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be an integer >= 1 (or None for no limit), got {top_k!r}")
+    if top_p is not None and (not isinstance(top_p, (int, float)) or not 0.0 < top_p <= 1.0):
+        raise ValueError(f"top_p must be in (0, 1] (or None for no limit), got {top_p!r}")
+
+
+def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """(…, V) → (…, V): keep the ``k`` largest logits, set the others to -inf (ties at the k-th value are kept).
+
+    Example: ``top_k_filter(torch.tensor([1., 3., 2.]), 2)`` → ``[-inf, 3., 2.]``
+    """
+    k = min(k, logits.size(-1))
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]  # (…, 1) the k-th largest
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """(…, V) → (…, V): keep the smallest set of most likely tokens whose probability sums to >= p.
+
+    A token is kept when the probability of the tokens more likely than it sums to < p, so the most
+    likely token is always kept. Example: probabilities [.5, .3, .2] with p=0.7 keep the first two.
+    """
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = F.softmax(sorted_logits.float(), dim=-1)
+    before = probs.cumsum(dim=-1) - probs  # probability mass strictly before each token
+    drop_sorted = before >= p
+    drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+    return logits.masked_fill(drop, float("-inf"))
+
+
+def logits_to_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                    top_p: float | None = None) -> torch.Tensor:
+    """(B, V) logits → (B, V) the sampling distribution; temperature 0 puts all the mass on the argmax."""
+    if temperature == 0:
+        return F.one_hot(logits.argmax(-1), logits.size(-1)).float()
+    logits = logits / temperature
+    if top_k is not None:
+        logits = top_k_filter(logits, top_k)
+    if top_p is not None:
+        logits = top_p_filter(logits, top_p)
+    return F.softmax(logits, dim=-1)
+
+
+def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(B, V) logits of the next token → (B,) the chosen tokens (argmax at temperature 0)."""
+    if temperature == 0:
+        return logits.argmax(-1)
+    probs = logits_to_probs(logits, temperature, top_k, top_p)
+    if generator is not None and generator.device != probs.device:
+        # Draw on the generator's device so the same seed gives the same tokens wherever the model runs.
+        return torch.multinomial(probs.to(generator.device), 1, generator=generator).squeeze(-1).to(probs.device)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
