@@ -13,3 +13,14 @@ from .utils import setup, pick_device, show_source  # noqa: E402
 from .registry import pretrained, register  # noqa: E402
 
 __all__ = ["__version__", "setup", "pick_device", "show_source", "pretrained", "register"]
+
+_SUBMODULES = {"data", "models", "train", "viz", "probe", "widgets", "exercises", "rlhf", "bench", "registry"}
+
+
+def __getattr__(name):
+    # `lmnotes.exercises.check(...)` works after a bare `import lmnotes`; submodules load on first use.
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'lmnotes' has no attribute {name!r}")

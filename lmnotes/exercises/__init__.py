@@ -108,11 +108,13 @@ def run_check(name: str, fn: Callable) -> tuple[str, str]:
     return "correct", f"{name}: Correct!"
 
 
-def check(name: str, fn: Callable) -> bool:
-    """Check a student's function; print what is wrong (or "Correct!"). Returns True when correct."""
+def check(name: str, fn: Callable) -> None:
+    """Check a student's function and print what is wrong (or "Correct!").
+
+    Use :func:`run_check` to get the result as a value.
+    """
     status, msg = run_check(name, fn)
     print(msg)
-    return status == "correct"
 
 
 def reference(name: str) -> Callable:
