@@ -1,0 +1,646 @@
+"""BERT: a Transformer encoder pretrained with masked language modelling and next-sentence prediction.
+
+Read top to bottom, in the order of Devlin et al. (2019):
+
+* :class:`BertConfig` — the sizes (``bert-base``: 12 layers, 768 wide, 12 heads).
+* :class:`BertEmbeddings` — token + segment + position embeddings, then layer norm and dropout.
+* :class:`Bert` — the encoder: a stack of post-norm :class:`~lmnotes.models.transformer.Block` s
+  (the block GPT reuses) and a pooler (``tanh(W h_[CLS])``) for sentence-level tasks.
+* :class:`BertForPreTraining` — the encoder with its two pretraining heads: a masked-LM head whose
+  output matrix is the token embedding matrix (tied) plus its own bias, and a next-sentence head on
+  the pooled ``[CLS]``. Its loss is the mean MLM loss over masked positions plus the mean NSP loss.
+* :func:`mask_tokens` — the 15% / 80-10-10 masking; :func:`next_sentence_pairs` — ``[CLS] A [SEP] B [SEP]``
+  with a real or a random second sentence.
+* ``from_hf`` — load the weights of a Hugging Face ``BertModel`` / ``BertForPreTraining``.
+
+Example::
+
+    model = BertForPreTraining(BertConfig(vocab_size=400, d_model=64, n_layer=2, n_head=4, d_ff=256))
+    out = model(input_ids, segment_ids, attention_mask, mlm_labels=labels, nsp_labels=is_random)
+    out.loss.backward()
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..registry import register
+from ..utils import pick_device
+from .transformer import Block
+
+IGNORE = -100  # label of the positions a loss skips (PyTorch's and Hugging Face's convention)
+
+
+# ---------------------------------------------------------------------------------------------
+# Config
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BertConfig:
+    """Sizes of a BERT. Defaults are ``bert-base-uncased``.
+
+    ``window``: local attention (each token sees the ``window`` tokens on either side) — not in the
+    original BERT; the book uses it to show that depth tracks how many hops a cue needs.
+    """
+
+    vocab_size: int = 30522
+    max_position: int = 512
+    type_vocab_size: int = 2
+    d_model: int = 768
+    n_layer: int = 12
+    n_head: int = 12
+    d_ff: int = 3072
+    dropout: float = 0.1
+    ln_eps: float = 1e-12
+    pad_id: int = 0
+    window: int | None = None
+
+    def __post_init__(self):
+        for name in ("vocab_size", "max_position", "type_vocab_size", "d_model", "n_layer", "n_head", "d_ff"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if self.d_model % self.n_head:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.window is not None and (not isinstance(self.window, int) or self.window < 0):
+            raise ValueError(f"window must be None or an int >= 0, got {self.window!r}")
+
+
+@dataclass
+class BertOutput:
+    """What :class:`Bert` and :class:`BertForPreTraining` return (fields are ``None`` when not asked for).
+
+    ``last_hidden_state`` (B, T, C); ``pooled`` (B, C); ``hidden_states``: embeddings then each layer, each
+    (B, T, C); ``attentions``: per layer (B, nh, T, T); ``mlm_logits`` (B, T, V); ``nsp_logits`` (B, 2);
+    ``loss`` = ``mlm_loss`` + ``nsp_loss``; ``mlm_acc``/``nsp_acc``: accuracies on the labelled positions.
+    """
+
+    last_hidden_state: torch.Tensor
+    pooled: torch.Tensor | None = None
+    hidden_states: tuple | None = None
+    attentions: tuple | None = None
+    mlm_logits: torch.Tensor | None = None
+    nsp_logits: torch.Tensor | None = None
+    loss: torch.Tensor | None = None
+    mlm_loss: torch.Tensor | None = None
+    nsp_loss: torch.Tensor | None = None
+    mlm_acc: torch.Tensor | None = None
+    nsp_acc: torch.Tensor | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Input checks: a clear error instead of an index error deep inside torch
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_inputs(config: BertConfig, input_ids, segment_ids, attention_mask):
+    if not torch.is_tensor(input_ids) or input_ids.dim() != 2:
+        shape = tuple(input_ids.shape) if torch.is_tensor(input_ids) else type(input_ids).__name__
+        raise ValueError(f"input_ids must be a (batch, seq_len) tensor of token ids, got {shape}")
+    if input_ids.is_floating_point():
+        raise ValueError(f"input_ids must hold integer token ids, got dtype {input_ids.dtype}")
+    B, T = input_ids.shape
+    if T > config.max_position:
+        raise ValueError(f"sequence of {T} tokens is longer than the model's {config.max_position} positions "
+                         f"(max_position); truncate it or build the model with a larger max_position")
+    if input_ids.numel():
+        lo, hi = int(input_ids.min()), int(input_ids.max())
+        if lo < 0 or hi >= config.vocab_size:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"token id {bad} is outside the vocabulary: ids must be in 0..{config.vocab_size - 1} "
+                             f"(vocab_size={config.vocab_size}); was the input made by another tokenizer?")
+    for name, t in (("segment_ids", segment_ids), ("attention_mask", attention_mask)):
+        if t is not None and (not torch.is_tensor(t) or tuple(t.shape) != (B, T)):
+            shape = tuple(t.shape) if torch.is_tensor(t) else type(t).__name__
+            raise ValueError(f"{name} must have the same shape as input_ids {(B, T)}, got {shape}")
+    if segment_ids is not None and segment_ids.numel():
+        lo, hi = int(segment_ids.min()), int(segment_ids.max())
+        if lo < 0 or hi >= config.type_vocab_size:
+            raise ValueError(f"segment id {hi if hi >= config.type_vocab_size else lo} is out of range: segment ids "
+                             f"must be in 0..{config.type_vocab_size - 1} (type_vocab_size={config.type_vocab_size})")
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------------------
+
+
+class BertEmbeddings(nn.Module):
+    """``x_t = LayerNorm(E_token[w_t] + E_segment[s_t] + E_position[t])``, then dropout."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.token = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_id)
+        self.segment = nn.Embedding(config.type_vocab_size, config.d_model)
+        self.position = nn.Embedding(config.max_position, config.d_model)
+        self.ln = nn.LayerNorm(config.d_model, eps=config.ln_eps)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, input_ids: torch.Tensor, segment_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """input_ids, segment_ids: (B, T) → (B, T, C)."""
+        T = input_ids.shape[1]
+        if segment_ids is None:
+            segment_ids = torch.zeros_like(input_ids)
+        pos = torch.arange(T, device=input_ids.device)  # (T,), broadcast over the batch
+        x = self.token(input_ids) + self.segment(segment_ids) + self.position(pos)  # (B, T, C)
+        return self.dropout(self.ln(x))
+
+
+class Bert(nn.Module):
+    """The BERT encoder: embeddings, ``n_layer`` post-norm blocks, and a pooler on ``[CLS]``.
+
+    Example: ``out = Bert(cfg)(ids, segment_ids, attention_mask); out.last_hidden_state  # (B, T, C)``
+    """
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        self.embeddings = BertEmbeddings(config)
+        self.blocks = nn.ModuleList(
+            Block(config.d_model, config.n_head, config.d_ff, config.dropout, norm_first=False, gelu_approx="none",
+                  ln_eps=config.ln_eps, window=config.window)
+            for _ in range(config.n_layer))
+        # The pooler: a dense layer + tanh on the [CLS] vector, trained by next-sentence prediction.
+        self.pooler = nn.Linear(config.d_model, config.d_model)
+        self.apply(_init_weights)
+
+    def forward(self, input_ids: torch.Tensor, segment_ids: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None, *, output_hidden_states: bool = False,
+                output_attentions: bool = False, explicit: bool = False) -> BertOutput:
+        """input_ids (B, T), segment_ids (B, T) in {0, 1}, attention_mask (B, T) 1 = real token, 0 = padding.
+
+        ``explicit=True`` uses the written-out attention (same result, slower); ``output_attentions``
+        implies it. Returns :class:`BertOutput` with ``last_hidden_state`` and ``pooled``.
+        """
+        _check_inputs(self.config, input_ids, segment_ids, attention_mask)
+        x = self.embeddings(input_ids, segment_ids)  # (B, T, C)
+        hidden, attentions = [x], []
+        for i, block in enumerate(self.blocks):
+            if output_attentions:
+                x, w = block(x, attention_mask=attention_mask, layer=i, return_weights=True)
+                attentions.append(w)  # (B, nh, T, T)
+            else:
+                x = block(x, attention_mask=attention_mask, layer=i, explicit=explicit)
+            hidden.append(x)
+        pooled = torch.tanh(self.pooler(x[:, 0]))  # (B, C): the [CLS] position
+        return BertOutput(last_hidden_state=x, pooled=pooled,
+                          hidden_states=tuple(hidden) if output_hidden_states else None,
+                          attentions=tuple(attentions) if output_attentions else None)
+
+    @classmethod
+    def from_hf(cls, hf_model) -> "Bert":
+        """A :class:`Bert` with the weights of a Hugging Face ``BertModel`` (or the ``.bert`` of a pretraining model).
+
+        Example: ``Bert.from_hf(transformers.BertModel.from_pretrained("bert-base-uncased"))``
+        """
+        hf_model = getattr(hf_model, "bert", hf_model)
+        model = cls(config_from_hf(hf_model.config))
+        _load_exact(model, _hf_to_ours(hf_model.state_dict(), prefix=""))
+        return model.eval()
+
+    @classmethod
+    def from_pretrained(cls, name: str = "bert-base-uncased") -> "Bert":
+        """Download a real BERT from the Hugging Face hub (needs the network): ``Bert.from_pretrained()``."""
+        from transformers import BertModel
+
+        return cls.from_hf(BertModel.from_pretrained(name))
+
+
+def _init_weights(m: nn.Module) -> None:
+    # BERT's initialisation: N(0, 0.02) for every weight matrix, zero biases, unit layer norms.
+    if isinstance(m, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+        if isinstance(m, nn.Embedding) and m.padding_idx is not None:
+            with torch.no_grad():
+                m.weight[m.padding_idx].zero_()
+    elif isinstance(m, nn.LayerNorm):
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)
+
+
+class MLMHead(nn.Module):
+    """``logits = LayerNorm(GELU(W h)) E_tokenᵀ + b``: the output matrix is the token embeddings (tied)."""
+
+    def __init__(self, config: BertConfig, token_embedding: nn.Embedding):
+        super().__init__()
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.ln = nn.LayerNorm(config.d_model, eps=config.ln_eps)
+        self.token_embedding = token_embedding  # shared, not a copy: one matrix reads and writes tokens
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """h: (..., C) → logits (..., V)."""
+        h = self.ln(F.gelu(self.dense(h)))
+        return F.linear(h, self.token_embedding.weight, self.bias)
+
+
+class BertForPreTraining(nn.Module):
+    """BERT with its two pretraining heads: masked LM (tied to the embeddings) and next-sentence prediction.
+
+    ``loss = mean cross-entropy over the masked positions + mean cross-entropy of the NSP labels``
+    (``nsp_labels``: 0 = B follows A, 1 = B is a random sentence, as in Hugging Face; -100 = skip).
+
+    Example: ``out = model(ids, seg, mask, mlm_labels=labels, nsp_labels=nsp); out.loss.backward()``
+    """
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        self.bert = Bert(config)
+        self.mlm = MLMHead(config, self.bert.embeddings.token)
+        self.nsp = nn.Linear(config.d_model, 2)
+        for m in (self.mlm.dense, self.mlm.ln, self.nsp):
+            _init_weights(m)
+
+    def forward(self, input_ids: torch.Tensor, segment_ids: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None, mlm_labels: torch.Tensor | None = None,
+                nsp_labels: torch.Tensor | None = None, *, output_hidden_states: bool = False,
+                output_attentions: bool = False, explicit: bool = False) -> BertOutput:
+        """As :meth:`Bert.forward`, plus ``mlm_logits`` (B, T, V) and ``nsp_logits`` (B, 2); with labels, the losses.
+
+        ``mlm_labels`` (B, T): the original id at masked positions, -100 elsewhere. ``nsp_labels`` (B,).
+        """
+        out = self.bert(input_ids, segment_ids, attention_mask, output_hidden_states=output_hidden_states,
+                        output_attentions=output_attentions, explicit=explicit)
+        h = out.last_hidden_state  # (B, T, C)
+        if mlm_labels is not None:
+            if tuple(mlm_labels.shape) != tuple(input_ids.shape):
+                raise ValueError(f"mlm_labels must have the shape of input_ids {tuple(input_ids.shape)}, "
+                                 f"got {tuple(mlm_labels.shape)}")
+            # Only the masked positions need the (V-wide) output layer: the loss ignores the rest.
+            sel = mlm_labels != IGNORE  # (B, T)
+            out.mlm_logits = self.mlm(h[sel])  # (n_masked, V)
+            targets = mlm_labels[sel]
+            if targets.numel():
+                out.mlm_loss = F.cross_entropy(out.mlm_logits.float(), targets)
+                out.mlm_acc = (out.mlm_logits.argmax(-1) == targets).float().mean()
+            else:  # no masked token in the batch: nothing to learn from, but keep the graph
+                out.mlm_loss = out.mlm_logits.sum() * 0.0
+        else:
+            out.mlm_logits = self.mlm(h)  # (B, T, V)
+        out.nsp_logits = self.nsp(out.pooled)  # (B, 2)
+        if nsp_labels is not None:
+            if tuple(nsp_labels.shape) != (input_ids.shape[0],):
+                raise ValueError(f"nsp_labels must have shape (batch,) = ({input_ids.shape[0]},), "
+                                 f"got {tuple(nsp_labels.shape)}")
+            keep = nsp_labels != IGNORE
+            if keep.any():
+                out.nsp_loss = F.cross_entropy(out.nsp_logits.float()[keep], nsp_labels[keep])
+                out.nsp_acc = (out.nsp_logits[keep].argmax(-1) == nsp_labels[keep]).float().mean()
+            else:
+                out.nsp_loss = out.nsp_logits.sum() * 0.0
+        losses = [x for x in (out.mlm_loss, out.nsp_loss) if x is not None]
+        if losses:
+            out.loss = sum(losses)
+        return out
+
+    @classmethod
+    def from_hf(cls, hf_model) -> "BertForPreTraining":
+        """A :class:`BertForPreTraining` with the weights of a Hugging Face ``BertForPreTraining``.
+
+        Example: ``BertForPreTraining.from_hf(transformers.BertForPreTraining.from_pretrained("bert-base-uncased"))``
+        """
+        model = cls(config_from_hf(hf_model.config))
+        _load_exact(model, _hf_to_ours(hf_model.state_dict(), prefix="bert."))
+        return model.eval()
+
+    @classmethod
+    def from_pretrained(cls, name: str = "bert-base-uncased") -> "BertForPreTraining":
+        """Download a real BERT with its pretraining heads (needs the network)."""
+        from transformers import BertForPreTraining as HFBertForPreTraining
+
+        return cls.from_hf(HFBertForPreTraining.from_pretrained(name))
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading Hugging Face weights
+# ---------------------------------------------------------------------------------------------
+
+
+def config_from_hf(hf_config) -> BertConfig:
+    """Our :class:`BertConfig` from a ``transformers.BertConfig`` (post-norm, exact GELU only)."""
+    act = getattr(hf_config, "hidden_act", "gelu")
+    if act != "gelu":
+        raise ValueError(f"only hidden_act='gelu' (exact) is supported, got {act!r}")
+    pe = getattr(hf_config, "position_embedding_type", "absolute")
+    if pe not in (None, "absolute"):
+        raise ValueError(f"only absolute position embeddings are supported, got {pe!r}")
+    return BertConfig(vocab_size=hf_config.vocab_size, max_position=hf_config.max_position_embeddings,
+                      type_vocab_size=hf_config.type_vocab_size, d_model=hf_config.hidden_size,
+                      n_layer=hf_config.num_hidden_layers, n_head=hf_config.num_attention_heads,
+                      d_ff=hf_config.intermediate_size, dropout=hf_config.hidden_dropout_prob,
+                      ln_eps=hf_config.layer_norm_eps, pad_id=hf_config.pad_token_id or 0)
+
+
+def _hf_to_ours(sd: dict, prefix: str) -> dict:
+    """Rename a Hugging Face BERT state dict to ours; HF's separate query/key/value become one ``qkv``."""
+    sd = {k: v for k, v in sd.items() if not k.endswith("position_ids")}  # a buffer, not a weight
+    out, used = {}, set()
+
+    def take(hf_key, our_key):
+        if hf_key not in sd:
+            raise KeyError(f"the Hugging Face weights have no {hf_key!r}")
+        out[our_key] = sd[hf_key]
+        used.add(hf_key)
+
+    ours = "" if prefix == "" else "bert."
+    e, o = f"{prefix}embeddings.", f"{ours}embeddings."
+    take(e + "word_embeddings.weight", o + "token.weight")
+    take(e + "token_type_embeddings.weight", o + "segment.weight")
+    take(e + "position_embeddings.weight", o + "position.weight")
+    take(e + "LayerNorm.weight", o + "ln.weight")
+    take(e + "LayerNorm.bias", o + "ln.bias")
+    i = 0
+    while f"{prefix}encoder.layer.{i}.attention.self.query.weight" in sd:
+        h, b = f"{prefix}encoder.layer.{i}.", f"{ours}blocks.{i}."
+        for p in ("weight", "bias"):
+            parts = [h + f"attention.self.{n}.{p}" for n in ("query", "key", "value")]
+            out[b + f"attn.qkv.{p}"] = torch.cat([sd[k] for k in parts], dim=0)  # (3C, C) / (3C,)
+            used.update(parts)
+            take(h + f"attention.output.dense.{p}", b + f"attn.proj.{p}")
+            take(h + f"attention.output.LayerNorm.{p}", b + f"ln1.{p}")
+            take(h + f"intermediate.dense.{p}", b + f"mlp.fc.{p}")
+            take(h + f"output.dense.{p}", b + f"mlp.proj.{p}")
+            take(h + f"output.LayerNorm.{p}", b + f"ln2.{p}")
+        i += 1
+    for p in ("weight", "bias"):
+        take(f"{prefix}pooler.dense.{p}", f"{ours}pooler.{p}")
+    if prefix:  # the pretraining heads
+        for p in ("weight", "bias"):
+            take(f"cls.predictions.transform.dense.{p}", f"mlm.dense.{p}")
+            take(f"cls.predictions.transform.LayerNorm.{p}", f"mlm.ln.{p}")
+            take(f"cls.seq_relationship.{p}", f"nsp.{p}")
+        take("cls.predictions.bias", "mlm.bias")
+        # The decoder is tied to the word embeddings (checked here: our head reuses the embeddings).
+        dec = sd.get("cls.predictions.decoder.weight")
+        if dec is not None and not torch.equal(dec, out["bert.embeddings.token.weight"]):
+            raise ValueError("the Hugging Face MLM decoder is not tied to the word embeddings; this BERT ties them")
+        used.update(k for k in ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias") if k in sd)
+        out["mlm.token_embedding.weight"] = out["bert.embeddings.token.weight"]
+    left = sorted(set(sd) - used)
+    if left:
+        raise KeyError(f"Hugging Face weights not used (an architecture this BERT does not have?): {left[:5]}")
+    return out
+
+
+def _load_exact(model: nn.Module, sd: dict) -> None:
+    """Copy ``sd`` into ``model``: every key present on both sides, every shape equal."""
+    own = model.state_dict()
+    missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
+    if missing or extra:
+        raise KeyError(f"weights do not match the model: missing {missing[:5]}, unexpected {extra[:5]}")
+    for k, v in sd.items():
+        if tuple(v.shape) != tuple(own[k].shape):
+            raise ValueError(f"shape of {k}: the weights have {tuple(v.shape)}, the model {tuple(own[k].shape)}")
+    with torch.no_grad():
+        for k, p in own.items():
+            p.copy_(sd[k])
+
+
+# ---------------------------------------------------------------------------------------------
+# The pretraining data: masking and sentence pairs
+# ---------------------------------------------------------------------------------------------
+
+SPECIAL_IDS = tuple(range(7))  # [PAD] [UNK] [CLS] [SEP] [MASK] [BOS] [EOS] in every lmnotes tokenizer
+
+
+def mask_tokens(input_ids: torch.Tensor, *, mask_id: int = 4, vocab_size: int, special_ids: Sequence[int] = SPECIAL_IDS,
+                prob: float = 0.15, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT's masking: pick each ordinary token with probability ``prob`` (15%); of the picked,
+    80% become ``[MASK]``, 10% a random ordinary token, 10% stay as they are.
+
+    input_ids: (B, T). Special tokens (``[CLS]``, ``[SEP]``, ``[PAD]``, ...) are never picked.
+    Returns ``(masked_ids, labels)``, both (B, T): labels hold the original id at picked positions
+    and -100 everywhere else (the loss ignores them).
+
+    Example: ``ids, labels = mask_tokens(batch["input_ids"], mask_id=tok.mask_id, vocab_size=tok.vocab_size)``
+    """
+    if not torch.is_tensor(input_ids) or input_ids.is_floating_point():
+        raise ValueError("input_ids must be an integer tensor of token ids")
+    if not 0.0 <= prob <= 1.0:
+        raise ValueError(f"prob must be in [0, 1], got {prob}")
+    specials = torch.tensor(sorted(set(special_ids)), device=input_ids.device)
+    ordinary = torch.tensor([i for i in range(vocab_size) if i not in set(special_ids)], device=input_ids.device)
+    if len(ordinary) == 0:
+        raise ValueError(f"vocab_size={vocab_size} leaves no ordinary token besides the special ids")
+    u = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
+    picked = (u < prob) & ~torch.isin(input_ids, specials)  # (B, T)
+    labels = torch.where(picked, input_ids, torch.full_like(input_ids, IGNORE))
+    # One draw decides what happens to a picked token: [0, .8) mask, [.8, .9) random, [.9, 1) keep.
+    r = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
+    random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator, device=input_ids.device)]
+    out = input_ids.clone()
+    out = torch.where(picked & (r < 0.8), torch.full_like(input_ids, mask_id), out)
+    out = torch.where(picked & (r >= 0.8) & (r < 0.9), random_ids, out)
+    return out, labels
+
+
+def truncate_pair(a: list, b: list, max_tokens: int) -> tuple[list, list]:
+    """Shorten ``a`` and ``b`` until ``len(a) + len(b) <= max_tokens``, always cutting the end of the longer one.
+
+    Example: ``truncate_pair([1, 2, 3, 4], [5, 6], 4)  # ([1, 2], [5, 6])``
+    """
+    a, b = list(a), list(b)
+    while len(a) + len(b) > max_tokens:
+        (a if len(a) >= len(b) else b).pop()
+    return a, b
+
+
+def next_sentence_pairs(documents: Sequence[Sequence[str]], tokenizer, *, max_length: int = 64, seed: int = 0,
+                        random_prob: float = 0.5) -> dict:
+    """Sentence pairs for next-sentence prediction: ``[CLS] A [SEP] B [SEP]``.
+
+    For every sentence A that has a next sentence in its document, B is that next sentence
+    (label 0) or, with probability ``random_prob``, a sentence drawn from another document (label 1).
+    Pairs longer than ``max_length`` are truncated (the longer sentence loses its last tokens).
+
+    Returns a dict of tensors, N pairs padded to the longest: ``input_ids``, ``segment_ids`` (0 on
+    ``[CLS] A [SEP]``, 1 on ``B [SEP]``), ``attention_mask`` (N, T), ``nsp_labels`` (N,), and
+    ``doc_a``/``doc_b`` (N,): the documents A and B came from.
+
+    Example: ``pairs = next_sentence_pairs(docs["train"]["sentences"], tok, max_length=48)``
+    """
+    if max_length < 5:
+        raise ValueError(f"max_length must be >= 5 ([CLS] A [SEP] B [SEP] with a token in each), got {max_length}")
+    if len(documents) < 2:
+        raise ValueError(f"next-sentence pairs need at least 2 documents (a random B comes from another one), "
+                         f"got {len(documents)}")
+    rng = random.Random(seed)
+    encoded = [[tokenizer.encode(s) for s in doc] for doc in documents]
+    rows = []
+    for d, doc in enumerate(encoded):
+        for i in range(len(doc) - 1):
+            if rng.random() < random_prob:
+                other = rng.randrange(len(encoded) - 1)
+                other += other >= d  # any document but this one
+                b, label, db = rng.choice(encoded[other]), 1, other
+            else:
+                b, label, db = doc[i + 1], 0, d
+            a, b = truncate_pair(doc[i], b, max_length - 3)
+            ids = [tokenizer.cls_id] + a + [tokenizer.sep_id] + b + [tokenizer.sep_id]
+            seg = [0] * (len(a) + 2) + [1] * (len(b) + 1)
+            rows.append((ids, seg, label, d, db))
+    if not rows:
+        raise ValueError("no document has two sentences; next-sentence pairs need documents of 2+ sentences")
+    T = max(len(r[0]) for r in rows)
+    N = len(rows)
+    input_ids = torch.full((N, T), tokenizer.pad_id, dtype=torch.long)
+    segment_ids = torch.zeros((N, T), dtype=torch.long)
+    attention_mask = torch.zeros((N, T), dtype=torch.long)
+    for n, (ids, seg, *_r) in enumerate(rows):
+        input_ids[n, :len(ids)] = torch.tensor(ids)
+        segment_ids[n, :len(seg)] = torch.tensor(seg)
+        attention_mask[n, :len(ids)] = 1
+    return {"input_ids": input_ids, "segment_ids": segment_ids, "attention_mask": attention_mask,
+            "nsp_labels": torch.tensor([r[2] for r in rows]), "doc_a": torch.tensor([r[3] for r in rows]),
+            "doc_b": torch.tensor([r[4] for r in rows])}
+
+
+def pretraining_batches(pairs: dict, tokenizer, batch_size: int = 64, seed: int = 0, prob: float = 0.15):
+    """An endless stream of pretraining batches from :func:`next_sentence_pairs`: a random subset of
+    pairs, trimmed to their longest real sequence, freshly masked each time (dynamic masking).
+
+    Yields dicts with ``input_ids``, ``segment_ids``, ``attention_mask``, ``mlm_labels``, ``nsp_labels``.
+    Example: ``batches = pretraining_batches(pairs, tok); next(batches)["mlm_labels"]``
+    """
+    g = torch.Generator().manual_seed(seed)
+    N = len(pairs["input_ids"])
+    while True:
+        idx = torch.randint(N, (min(batch_size, N),), generator=g)
+        T = int(pairs["attention_mask"][idx].sum(1).max())
+        ids = pairs["input_ids"][idx, :T]
+        masked, labels = mask_tokens(ids, mask_id=tokenizer.mask_id, vocab_size=tokenizer.vocab_size, prob=prob,
+                                     generator=g)
+        yield {"input_ids": masked, "segment_ids": pairs["segment_ids"][idx, :T],
+               "attention_mask": pairs["attention_mask"][idx, :T], "mlm_labels": labels,
+               "nsp_labels": pairs["nsp_labels"][idx]}
+
+
+def pretraining_loss(model: BertForPreTraining, batch: dict) -> dict:
+    """``loss_fn`` for :func:`lmnotes.train.fit`: the loss and the MLM and NSP accuracies."""
+    out = model(**batch)
+    return {"loss": out.loss, "mlm_loss": out.mlm_loss, "nsp_loss": out.nsp_loss,
+            "mlm_acc": out.mlm_acc if out.mlm_acc is not None else torch.tensor(0.0),
+            "nsp_acc": out.nsp_acc if out.nsp_acc is not None else torch.tensor(0.0)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Using a trained BERT
+# ---------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def fill_mask(model: BertForPreTraining, tokenizer, text: str, k: int = 5) -> list[list[tuple[str, float]]]:
+    """The top-``k`` tokens (and probabilities) for every ``[MASK]`` in ``text``.
+
+    Example: ``fill_mask(model, tok, "a robin is a [MASK] .")  # [[("▁bird", 0.93), ...]]``
+    """
+    ids, seg = tokenizer.encode_pair(text)
+    if tokenizer.mask_id not in ids:
+        raise ValueError(f"the text must contain [MASK] somewhere, got {text!r}")
+    device = next(model.parameters()).device
+    x = torch.tensor([ids], device=device)
+    was = model.training
+    model.eval()
+    logits = model(x, torch.tensor([seg], device=device)).mlm_logits[0]  # (T, V)
+    model.train(was)
+    out = []
+    for t in (x[0] == tokenizer.mask_id).nonzero().flatten().tolist():
+        p = logits[t].float().softmax(-1)
+        top = p.topk(k)
+        out.append([(tokenizer.id_to_token(i), float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist())])
+    return out
+
+
+@torch.no_grad()
+def word_features(model: Bert | BertForPreTraining, tokenizer, sentences: Sequence[Sequence[str]],
+                  indices: Sequence[int], batch_size: int = 256) -> list[torch.Tensor]:
+    """Hidden states of one word per sentence at every layer: a list of ``n_layer + 1`` tensors (N, C).
+
+    ``sentences``: lists of words; ``indices``: which word of each (its first sub-word is read).
+    Layer 0 is the embedding layer. The model reads ``[CLS] words [SEP]``.
+    Example: ``feats = word_features(model, tok, ds["words"], ds["target_index"])``
+    """
+    bert = getattr(model, "bert", model)
+    device = next(bert.parameters()).device
+    was = bert.training
+    bert.eval()
+    layers: list[list[torch.Tensor]] = []
+    for s in range(0, len(sentences), batch_size):
+        ids, pos = [], []
+        for words, j in zip(sentences[s:s + batch_size], indices[s:s + batch_size]):
+            seq, where = [tokenizer.cls_id], None
+            for w_i, w in enumerate(words):
+                if w_i == j:
+                    where = len(seq)
+                seq += tokenizer.encode(w)
+            if where is None:
+                raise ValueError(f"index {j} is outside a sentence of {len(words)} words")
+            ids.append(seq + [tokenizer.sep_id])
+            pos.append(where)
+        T = max(map(len, ids))
+        x = torch.full((len(ids), T), tokenizer.pad_id, dtype=torch.long)
+        m = torch.zeros_like(x)
+        for n, seq in enumerate(ids):
+            x[n, :len(seq)] = torch.tensor(seq)
+            m[n, :len(seq)] = 1
+        out = bert(x.to(device), attention_mask=m.to(device), output_hidden_states=True)
+        rows = torch.arange(len(ids))
+        for layer, h in enumerate(out.hidden_states):
+            if len(layers) <= layer:
+                layers.append([])
+            layers[layer].append(h[rows, torch.tensor(pos)].float().cpu())
+    bert.train(was)
+    return [torch.cat(x) for x in layers]
+
+
+# ---------------------------------------------------------------------------------------------
+# A BERT pretrained on the world's documents, shared by the chapter's notebooks
+# ---------------------------------------------------------------------------------------------
+
+WORLD_CONFIG = {"n_docs": 1500, "vocab_size": 400, "d_model": 64, "n_layer": 2, "n_head": 4, "d_ff": 256,
+                "max_length": 48, "batch_size": 64, "steps": 600, "lr": 2e-3, "seed": 0}
+
+
+def world_tokenizer(n_docs: int = 1500, vocab_size: int = 400, seed: int = 0):
+    """The sub-word (BPE) tokenizer of the chapter, trained on the world's documents and general corpus."""
+    from ..data import BPETokenizer, corpus, documents
+
+    docs = documents(n_docs, seed=seed)
+    texts = [s for d in docs["train"]["sentences"] for s in d] + list(corpus(2000, seed=seed)["train"]["text"])
+    return BPETokenizer().train(texts, vocab_size=vocab_size)
+
+
+@register("bert-world", config=WORLD_CONFIG)
+def build_bert_world(config: dict):
+    """Pretrain a small BERT (MLM + NSP) on the world's documents; returns ``(model, tokenizer)``."""
+    from ..data import documents
+    from ..train import fit
+
+    c = {**WORLD_CONFIG, **config}
+    torch.manual_seed(c["seed"])
+    tok = world_tokenizer(c["n_docs"], c["vocab_size"], c["seed"])
+    docs = documents(c["n_docs"], seed=c["seed"])
+    pairs = next_sentence_pairs(docs["train"]["sentences"], tok, max_length=c["max_length"], seed=c["seed"])
+    cfg = BertConfig(vocab_size=tok.vocab_size, max_position=c["max_length"], d_model=c["d_model"],
+                     n_layer=c["n_layer"], n_head=c["n_head"], d_ff=c["d_ff"], dropout=0.0)
+    model = BertForPreTraining(cfg)
+    device = pick_device()
+    fit(model, pretraining_batches(pairs, tok, c["batch_size"], seed=c["seed"]), pretraining_loss,
+        steps=c["steps"], lr=c["lr"], weight_decay=0.01, device=device, progress=False)
+    return model.eval(), tok
+
+
+__all__ = ["BertConfig", "BertOutput", "BertEmbeddings", "Bert", "MLMHead", "BertForPreTraining", "mask_tokens",
+           "truncate_pair", "next_sentence_pairs", "pretraining_batches", "pretraining_loss", "fill_mask",
+           "word_features", "config_from_hf", "world_tokenizer", "build_bert_world", "IGNORE", "SPECIAL_IDS"]
