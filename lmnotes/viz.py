@@ -259,8 +259,10 @@ def plot_lines(x, ys: Mapping[str, Sequence[float]], ax=None, xlabel: str | None
         ax.set_xlabel(xlabel)
     if ylabel:
         ax.set_ylabel(ylabel)
-    if logx:
+    if logx:  # a sweep's x values are few: label them plainly rather than as powers of ten
         ax.set_xscale("log")
+        ax.set_xticks(x, [f"{v:g}" for v in x])
+        ax.minorticks_off()
     if logy:
         ax.set_yscale("log")
     if title:

@@ -129,5 +129,6 @@ def test_plot_lines_for_a_sweep():
                         xlabel="layers", ylabel="loss", logx=True)
     assert len(ax.get_lines()) == 2 and ax.get_xscale() == "log" and ax.get_xlabel() == "layers"
     assert list(ax.get_lines()[1].get_ydata()) == [2.2, 2.0, 1.9]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4"]
     with pytest.raises(ValueError, match=r"ys\['train'\] has 2 values but x has 3"):
         viz.plot_lines([1, 2, 3], {"train": [1.0, 2.0]})
