@@ -26,8 +26,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from datasets import Dataset, DatasetDict
-
 TAGS = ("DET", "NOUN", "VERB", "ADJ", "ADP", "AUX", "PRON", "ADV", "PART", "CONJ", "NUM", "PUNCT")
 
 # ---------------------------------------------------------------------------------------------
@@ -487,7 +485,15 @@ def _check_splits(split):
                          f"got {split!r}")
 
 
-def _to_dict(rows: list[dict], split=(0.8, 0.1, 0.1)) -> DatasetDict:
+def _datasets():
+    # Imported on first use: the models import the world's lexicon, and need no `datasets` for that.
+    from datasets import Dataset, DatasetDict
+
+    return Dataset, DatasetDict
+
+
+def _to_dict(rows: list[dict], split=(0.8, 0.1, 0.1)):
+    Dataset, DatasetDict = _datasets()
     _check_splits(split)
     n = len(rows)
     a = int(round(n * split[0]))
@@ -510,7 +516,7 @@ def _uniform(rows: list[dict]) -> list[dict]:
 
 
 def corpus(n: int = 5000, seed: int = 0, kinds: dict[str, float] | None = None, split=(0.8, 0.1, 0.1),
-           **sense_options) -> DatasetDict:
+           **sense_options):
     """The general corpus: ``n`` sentences of every kind, with ``words``, ``pos``, ``sense``, ``text``, ``kind``.
 
     ``kinds`` weights the sentence kinds (default ``DEFAULT_MIX``); ``sense_options`` (``cue_side``,
@@ -529,7 +535,7 @@ def corpus(n: int = 5000, seed: int = 0, kinds: dict[str, float] | None = None, 
 
 
 def sense_corpus(n: int = 2000, seed: int = 0, words: list[str] | None = None, cue_side: str = "random",
-                 cue_distance: int | tuple[int, int] = (1, 8), split=(0.8, 0.1, 0.1)) -> DatasetDict:
+                 cue_distance: int | tuple[int, int] = (1, 8), split=(0.8, 0.1, 0.1)):
     """Sentences with one ambiguous word each: columns as :func:`corpus` plus ``target``, ``label``
     (the sense), ``target_index``, ``cue_index``, ``cue_side``. Senses are balanced per word."""
     _check_int("n", n, 1, 10_000_000)
@@ -548,7 +554,7 @@ def sense_corpus(n: int = 2000, seed: int = 0, words: list[str] | None = None, c
     return _to_dict(_uniform(rows), split)
 
 
-def pos_corpus(n: int = 2000, seed: int = 0, split=(0.8, 0.1, 0.1)) -> DatasetDict:
+def pos_corpus(n: int = 2000, seed: int = 0, split=(0.8, 0.1, 0.1)):
     """Noun/verb sentences (``watch``, ``duck``, ...): ``label`` is NOUN or VERB for ``target_index``."""
     _check_int("n", n, 1, 10_000_000)
     world = World(seed)
@@ -558,7 +564,7 @@ def pos_corpus(n: int = 2000, seed: int = 0, split=(0.8, 0.1, 0.1)) -> DatasetDi
     return _to_dict(_uniform(rows), split)
 
 
-def reviews(n: int = 2000, seed: int = 0, split=(0.8, 0.1, 0.1)) -> DatasetDict:
+def reviews(n: int = 2000, seed: int = 0, split=(0.8, 0.1, 0.1)):
     """Reviews with ``label`` 1 (positive) or 0 (negative), balanced."""
     _check_int("n", n, 1, 10_000_000)
     world = World(seed)
@@ -570,7 +576,7 @@ def reviews(n: int = 2000, seed: int = 0, split=(0.8, 0.1, 0.1)) -> DatasetDict:
 
 
 def documents(n: int = 1000, seed: int = 0, n_sentences: tuple[int, int] = (3, 6),
-              split=(0.8, 0.1, 0.1)) -> DatasetDict:
+              split=(0.8, 0.1, 0.1)):
     """Multi-sentence documents, each about one entity: ``topic``, ``category``, ``sentences`` (list of str)."""
     _check_int("n", n, 1, 10_000_000)
     lo, hi = n_sentences
@@ -580,10 +586,11 @@ def documents(n: int = 1000, seed: int = 0, n_sentences: tuple[int, int] = (3, 6
     return _to_dict([world.document(n_sentences=(lo, hi)) for _ in range(n)], split)
 
 
-def facts(seed: int = 0) -> DatasetDict:
+def facts(seed: int = 0):
     """Every (entity, property) pair with its truth: ``text`` (``a robin can fly .``), ``entity``, ``property``,
     ``category``, ``true``, ``held_out``. Train holds stated facts only (true, not held out); validation a share of
     them; test holds the held-out true facts plus false statements, for systematic generalisation."""
+    Dataset, DatasetDict = _datasets()
     world = World(seed)
     stated, test = [], []
     for x in world.entities:
@@ -599,7 +606,7 @@ def facts(seed: int = 0) -> DatasetDict:
 
 
 def instructions(n: int = 3000, seed: int = 0, tasks: list[str] | None = None, held_out_phrasings: int = 1,
-                 split=(0.8, 0.1, 0.1)) -> DatasetDict:
+                 split=(0.8, 0.1, 0.1)):
     """Instructions with answers: ``task``, ``phrasing``, ``prompt``, ``answer``, ``text``
     (``prompt + " answer : " + answer``), ``held_out_phrasing``, ``held_out_fact``.
 
@@ -614,6 +621,7 @@ def instructions(n: int = 3000, seed: int = 0, tasks: list[str] | None = None, h
     n_phr = min(len(v) for v in INSTRUCTION_TEMPLATES.values())
     _check_int("held_out_phrasings", held_out_phrasings, 0, n_phr - 1)
     _check_splits(split)
+    Dataset, DatasetDict = _datasets()
     world = World(seed)
     seen = n_phr - held_out_phrasings
     n_train = int(round(n * split[0]))
