@@ -1,0 +1,96 @@
+import random
+
+import torch
+import torch.nn.functional as F
+
+from lmnotes import exercises
+from lmnotes.exercises import run_check
+
+NAMES = ["mask_tokens", "segment_ids", "nsp_example", "pretraining_loss"]
+
+
+def test_references_pass():
+    for name in NAMES:
+        status, msg = run_check(name, exercises.reference(name))
+        assert status == "correct", msg
+
+
+def test_unattempted_stub():
+    def stub(*args, **kwargs):
+        raise NotImplementedError
+
+    for name in NAMES:
+        assert run_check(name, stub)[0] == "not attempted"
+
+
+def test_mask_that_keeps_cls_is_told_so():
+    def wrong(input_ids, mask_id, vocab_size, special_ids):
+        picked = (torch.rand(input_ids.shape) < 0.15) & (input_ids != 0)  # forgets [CLS] and [SEP]
+        picked[:, 0] = True
+        labels = torch.where(picked, input_ids, torch.full_like(input_ids, -100))
+        return torch.where(picked, torch.full_like(input_ids, mask_id), input_ids), labels
+
+    status, msg = run_check("mask_tokens", wrong)
+    assert status == "wrong" and "[CLS]" in msg and "never be masked" in msg
+
+
+def test_mask_without_random_or_kept_tokens():
+    def wrong(input_ids, mask_id, vocab_size, special_ids):
+        picked = (torch.rand(input_ids.shape) < 0.15) & ~torch.isin(input_ids, torch.tensor(special_ids))
+        labels = torch.where(picked, input_ids, torch.full_like(input_ids, -100))
+        return torch.where(picked, torch.full_like(input_ids, mask_id), input_ids), labels
+
+    status, msg = run_check("mask_tokens", wrong)
+    assert status == "wrong" and "80% / 10% / 10%" in msg
+
+
+def test_segment_ids_with_sep_in_segment_1():
+    def wrong(input_ids, sep_id, pad_id):
+        seps = torch.cumsum((input_ids == sep_id).long(), dim=1)  # counts the [SEP] itself
+        return ((seps >= 1) & (input_ids != pad_id)).long()
+
+    status, msg = run_check("segment_ids", wrong)
+    assert status == "wrong" and "first [SEP]" in msg
+
+
+def test_nsp_random_from_same_document():
+    def wrong(documents, d, i, is_random, rng):
+        if not is_random:
+            return documents[d][i], documents[d][i + 1], 0
+        return documents[d][i], rng.choice(documents[rng.randrange(len(documents))]), 1
+
+    status, msg = run_check("nsp_example", wrong)
+    assert status == "wrong" and "own document" in msg
+
+
+def test_nsp_label_convention():
+    def wrong(documents, d, i, is_random, rng):
+        return documents[d][i], documents[d][i + 1], 1
+
+    status, msg = run_check("nsp_example", wrong)
+    assert status == "wrong" and "label 0" in msg
+
+
+def test_loss_that_counts_unmasked_positions():
+    def wrong(mlm_logits, nsp_logits, mlm_labels, nsp_labels):
+        V = mlm_logits.shape[-1]
+        return F.cross_entropy(mlm_logits.view(-1, V), mlm_labels.clamp(min=0).view(-1)) + \
+            F.cross_entropy(nsp_logits, nsp_labels)
+
+    status, msg = run_check("pretraining_loss", wrong)
+    assert status == "wrong" and "unmasked positions" in msg
+
+
+def test_loss_without_nsp():
+    def wrong(mlm_logits, nsp_logits, mlm_labels, nsp_labels):
+        V = mlm_logits.shape[-1]
+        return F.cross_entropy(mlm_logits.view(-1, V), mlm_labels.view(-1))
+
+    status, msg = run_check("pretraining_loss", wrong)
+    assert status == "wrong" and "next-sentence" in msg
+
+
+def test_solution_renders_collapsed():
+    html = exercises.solution("mask_tokens")._repr_html_()
+    assert html.startswith("<details>") and "def mask_tokens" in html
+    random.seed(0)
