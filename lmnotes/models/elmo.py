@@ -36,7 +36,7 @@ from torch import nn
 from ..data.tokenizers import WordTokenizer
 
 __all__ = ["ELMoConfig", "ELMoTokenizer", "CharCNN", "Highway", "BiLM", "ScalarMix", "lm_batches",
-           "perplexity", "ngram_perplexity", "contextual_vectors", "nearest_neighbours", "pretrain", "ELMO_WORLD", "lm_targets",
+           "perplexity", "ngram_perplexity", "contextual_vectors", "nearest_neighbours", "pretrain", "ELMO_WORLD", "lm_targets", "fit_scalar_mix", "predict_scalar_mix",
            "reverse_padded"]
 
 
@@ -515,11 +515,48 @@ def nearest_neighbours(model: BiLM, tok: ELMoTokenizer, sentence, index: int, po
     return out
 
 
+def fit_scalar_mix(layers, labels, steps: int = 300, lr: float = 0.05, seed: int = 0):
+    """Learn a task's :class:`ScalarMix` and a linear classifier on frozen biLM layers; returns ``(mix, classifier)``.
+
+    ``layers`` (L, N, D): the vectors of N labelled words; ``labels`` (N,) class ids. Each layer is first
+    divided by its root-mean-square over these N words, so that the weights ``s_j`` compare layers,
+    not their scales (the paper adds layer normalisation for the same reason). Predict with
+    ``classifier(mix(layers / mix.layer_scale))``, or :func:`predict_scalar_mix`.
+    Example: ``mix, clf = fit_scalar_mix(contextual_vectors(model, tok, sents, index), y); mix.weights``
+    """
+    layers = torch.as_tensor(layers).float()
+    labels = torch.as_tensor(labels).long()
+    if layers.dim() != 3 or layers.shape[1] != len(labels):
+        raise ValueError(f"layers must be (L, N, D) with N = len(labels) = {len(labels)}, got {tuple(layers.shape)}")
+    g = torch.Generator().manual_seed(seed)
+    mix = ScalarMix(layers.shape[0])
+    mix.register_buffer("layer_scale", layers.pow(2).mean(dim=(1, 2), keepdim=True).sqrt().clamp_min(1e-6))
+    clf = nn.Linear(layers.shape[-1], int(labels.max()) + 1)
+    with torch.no_grad():
+        clf.weight.copy_(torch.randn(clf.weight.shape, generator=g) * 0.01)
+        clf.bias.zero_()
+    opt = torch.optim.Adam(list(mix.parameters()) + list(clf.parameters()), lr=lr)
+    x = layers / mix.layer_scale
+    with torch.enable_grad():
+        for _ in range(steps):
+            loss = F.cross_entropy(clf(mix(x)), labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return mix, clf
+
+
+@torch.no_grad()
+def predict_scalar_mix(mix: ScalarMix, clf: nn.Module, layers) -> torch.Tensor:
+    """Class ids (N,) for ``layers`` (L, N, D) with a mix and classifier from :func:`fit_scalar_mix`."""
+    return clf(mix(torch.as_tensor(layers).float() / mix.layer_scale)).argmax(-1)
+
+
 # ---------------------------------------------------------------------------------------------
 # The pretrained biLM the chapter reuses
 # ---------------------------------------------------------------------------------------------
 
-ELMO_WORLD = {"n_sentences": 6000, "d": 96, "steps": 500, "batch_size": 64, "lr": 4e-3, "seed": 0}
+ELMO_WORLD = {"n_sentences": 4000, "d": 64, "steps": 400, "batch_size": 32, "lr": 4e-3, "seed": 0}
 
 
 def pretrain(config: dict, progress: bool = True):
