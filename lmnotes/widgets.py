@@ -1,0 +1,109 @@
+"""ipywidgets explorers used by the notebooks. Each has a static matplotlib figure of its default state
+(the website has no kernel to run a widget).
+"""
+from __future__ import annotations
+
+
+# ---------------------------------------------------------------------------------------------
+# BERT: fill in the blank, and the attention viewer
+# ---------------------------------------------------------------------------------------------
+
+
+def fill_mask_figure(model, tokenizer, text: str = "a robin is a [MASK] .", k: int = 5, ax=None):
+    """A bar chart of the top-``k`` predictions for the first ``[MASK]`` in ``text`` (the widget's static view).
+
+    Example: ``fill_mask_figure(model, tok, "the [MASK] can swim .")``
+    """
+    from .models.bert import fill_mask
+    from .viz import plot_bars
+
+    top = fill_mask(model, tokenizer, text, k=k)[0]
+    ax = plot_bars({t.replace("\u2581", ""): p for t, p in top}, ax=ax, ylabel="probability", ylim=(0, 1.05),
+                   title=text)
+    return ax
+
+
+def fill_mask_widget(model, tokenizer, text: str = "a robin is a [MASK] .", k: int = 5):
+    """Type a sentence with ``[MASK]`` and see the model's top-``k`` predictions with their probabilities.
+
+    Example: ``fill_mask_widget(model, tok)``
+    """
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    from .models.bert import fill_mask
+
+    box = W.Text(value=text, description="sentence", layout=W.Layout(width="90%"), continuous_update=False)
+    out = W.Output()
+
+    def show(*_):
+        out.clear_output(wait=True)
+        with out:
+            try:
+                for i, top in enumerate(fill_mask(model, tokenizer, box.value, k=k)):
+                    words = "  ".join(f"{t.replace(chr(0x2581), '')} {p:.2f}" for t, p in top)
+                    print(f"[MASK] {i + 1}: {words}")
+                fig, ax = plt.subplots(figsize=(5, 2.5))
+                fill_mask_figure(model, tokenizer, box.value, k=k, ax=ax)
+                plt.show()
+            except ValueError as e:
+                print(e)
+
+    box.observe(show, names="value")
+    show()
+    return W.VBox([box, out])
+
+
+def attention_figure(model, tokenizer, sentence: str, layer: int = 0, head: int = 0, ax=None):
+    """Heatmap of one head's attention weights (rows: queries, columns: keys) for ``[CLS] sentence [SEP]``.
+
+    Example: ``attention_figure(model, tok, "the river was near the bank .", layer=1, head=2)``
+    """
+    import torch
+
+    from .viz import plot_heatmap
+
+    bert = getattr(model, "bert", model)
+    cfg = bert.config
+    if not 0 <= layer < cfg.n_layer:
+        raise ValueError(f"layer must be in 0..{cfg.n_layer - 1}, got {layer}")
+    if not 0 <= head < cfg.n_head:
+        raise ValueError(f"head must be in 0..{cfg.n_head - 1}, got {head}")
+    ids, seg = tokenizer.encode_pair(sentence)
+    device = next(bert.parameters()).device
+    was = bert.training
+    bert.eval()
+    with torch.no_grad():
+        out = bert(torch.tensor([ids], device=device), torch.tensor([seg], device=device), output_attentions=True)
+    bert.train(was)
+    tokens = [tokenizer.id_to_token(i).replace("\u2581", "") for i in ids]
+    return plot_heatmap(out.attentions[layer][0, head].float().cpu(), tokens, tokens, ax=ax,
+                        title=f"layer {layer + 1}, head {head + 1}")
+
+
+def attention_viewer(model, tokenizer, sentences, layer: int = 0, head: int = 0):
+    """Pick a layer, a head and a sentence; see where each token looks.
+
+    Example: ``attention_viewer(model, tok, ["the river was near the bank ."])``
+    """
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    bert = getattr(model, "bert", model)
+    sentences = list(sentences)
+    w_layer = W.IntSlider(value=layer, min=0, max=bert.config.n_layer - 1, description="layer")
+    w_head = W.IntSlider(value=head, min=0, max=bert.config.n_head - 1, description="head")
+    w_sent = W.Dropdown(options=sentences, value=sentences[0], description="sentence", layout=W.Layout(width="90%"))
+    out = W.Output()
+
+    def show(*_):
+        out.clear_output(wait=True)
+        with out:
+            fig, ax = plt.subplots(figsize=(5, 4.5))
+            attention_figure(model, tokenizer, w_sent.value, w_layer.value, w_head.value, ax=ax)
+            plt.show()
+
+    for w in (w_layer, w_head, w_sent):
+        w.observe(show, names="value")
+    show()
+    return W.VBox([W.HBox([w_layer, w_head]), w_sent, out])
