@@ -181,6 +181,8 @@ class Bert(nn.Module):
         implies it. Returns :class:`BertOutput` with ``last_hidden_state`` and ``pooled``.
         """
         _check_inputs(self.config, input_ids, segment_ids, attention_mask)
+        if attention_mask is not None and not torch.compiler.is_compiling() and bool(attention_mask.all()):
+            attention_mask = None  # no padding: let attention use its fastest (mask-free) kernel
         x = self.embeddings(input_ids, segment_ids)  # (B, T, C)
         hidden, attentions = [x], []
         for i, block in enumerate(self.blocks):
@@ -605,11 +607,101 @@ def word_features(model: Bert | BertForPreTraining, tokenizer, sentences: Sequen
 
 
 # ---------------------------------------------------------------------------------------------
-# A BERT pretrained on the world's documents, shared by the chapter's notebooks
+# Fine-tuning: a head on [CLS] for sentence tasks, a head on every word for tagging
 # ---------------------------------------------------------------------------------------------
 
-WORLD_CONFIG = {"n_docs": 1500, "vocab_size": 400, "d_model": 64, "n_layer": 2, "n_head": 4, "d_ff": 256,
-                "max_length": 48, "batch_size": 64, "steps": 600, "lr": 2e-3, "seed": 0}
+
+def encode_words(tokenizer, sentences: Sequence[Sequence[str]], labels: Sequence[Sequence[int]] | None = None,
+                 max_length: int | None = None) -> dict:
+    """``[CLS] w_1 ... w_n [SEP]`` for pre-split sentences, padded: ``input_ids``, ``attention_mask`` (N, T) and,
+    with per-word ``labels``, ``labels`` (N, T) holding each word's label on its FIRST sub-word and -100 elsewhere.
+
+    Example: ``batch = encode_words(tok, [["the", "duck", "swam", "."]], [[0, 1, 2, 3]])``
+    """
+    rows, labs = [], []
+    for n, words in enumerate(sentences):
+        ids, lab = [tokenizer.cls_id], [IGNORE]
+        for i, w in enumerate(words):
+            piece = tokenizer.encode(w) or [tokenizer.unk_id]
+            ids += piece
+            lab += [labels[n][i] if labels is not None else IGNORE] + [IGNORE] * (len(piece) - 1)
+        ids, lab = ids + [tokenizer.sep_id], lab + [IGNORE]
+        if max_length is not None and len(ids) > max_length:
+            ids, lab = ids[:max_length - 1] + [tokenizer.sep_id], lab[:max_length - 1] + [IGNORE]
+        rows.append(ids)
+        labs.append(lab)
+    T = max(map(len, rows))
+    out = {"input_ids": torch.full((len(rows), T), tokenizer.pad_id, dtype=torch.long),
+           "attention_mask": torch.zeros((len(rows), T), dtype=torch.long)}
+    if labels is not None:
+        out["labels"] = torch.full((len(rows), T), IGNORE, dtype=torch.long)
+    for n, (ids, lab) in enumerate(zip(rows, labs)):
+        out["input_ids"][n, :len(ids)] = torch.tensor(ids)
+        out["attention_mask"][n, :len(ids)] = 1
+        if labels is not None:
+            out["labels"][n, :len(lab)] = torch.tensor(lab)
+    return out
+
+
+class BertClassifier(nn.Module):
+    """A sentence classifier: a linear layer on the pooled ``[CLS]`` vector (Devlin et al., Figure 4a/b).
+
+    Example: ``clf = BertClassifier(pretrained.bert, 2); out = clf(ids, attention_mask=m, labels=y)``
+    """
+
+    def __init__(self, bert: Bert, n_classes: int, dropout: float = 0.1):
+        super().__init__()
+        self.config = bert.config
+        self.bert = bert
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(bert.config.d_model, n_classes)
+        _init_weights(self.head)
+
+    def forward(self, input_ids, segment_ids=None, attention_mask=None, labels=None) -> dict:
+        """input_ids (B, T) → ``{"logits": (B, n_classes)}``, plus ``loss`` and ``acc`` with ``labels`` (B,)."""
+        pooled = self.bert(input_ids, segment_ids, attention_mask).pooled  # (B, C)
+        logits = self.head(self.dropout(pooled))
+        out = {"logits": logits}
+        if labels is not None:
+            out["loss"] = F.cross_entropy(logits.float(), labels)
+            out["acc"] = (logits.argmax(-1) == labels).float().mean()
+        return out
+
+
+class BertTagger(nn.Module):
+    """A token tagger: a linear layer on every position's last hidden state (Devlin et al., Figure 4d).
+
+    Example: ``tagger = BertTagger(pretrained.bert, len(TAGS)); out = tagger(ids, attention_mask=m, labels=tags)``
+    """
+
+    def __init__(self, bert: Bert, n_tags: int, dropout: float = 0.1):
+        super().__init__()
+        self.config = bert.config
+        self.bert = bert
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(bert.config.d_model, n_tags)
+        _init_weights(self.head)
+
+    def forward(self, input_ids, segment_ids=None, attention_mask=None, labels=None) -> dict:
+        """input_ids (B, T) → ``{"logits": (B, T, n_tags)}``, plus ``loss``/``acc`` over positions whose label != -100."""
+        h = self.bert(input_ids, segment_ids, attention_mask).last_hidden_state  # (B, T, C)
+        logits = self.head(self.dropout(h))
+        out = {"logits": logits}
+        if labels is not None:
+            sel = labels != IGNORE
+            out["loss"] = F.cross_entropy(logits[sel].float(), labels[sel])
+            out["acc"] = (logits[sel].argmax(-1) == labels[sel]).float().mean()
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# A BERT pretrained on the world's text, shared by the chapter's notebooks (and later chapters)
+# ---------------------------------------------------------------------------------------------
+
+WORLD_CONFIG = {"n_docs": 1500, "n_sentences": 6000, "cue_distance": (7, 10), "vocab_size": 400, "d_model": 64,
+                "n_layer": 4, "n_head": 4, "d_ff": 256, "window": 3, "max_length": 48, "batch_size": 64,
+                "steps": 1200, "lr": 2e-3, "seed": 0}
+SENTENCE_KINDS = {"sense": 4, "noun_verb": 3, "isa": 1, "property": 1, "motion": 1, "transitive": 1, "review": 2}
 
 
 def world_tokenizer(n_docs: int = 1500, vocab_size: int = 400, seed: int = 0):
@@ -621,26 +713,72 @@ def world_tokenizer(n_docs: int = 1500, vocab_size: int = 400, seed: int = 0):
     return BPETokenizer().train(texts, vocab_size=vocab_size)
 
 
-@register("bert-world", config=WORLD_CONFIG)
-def build_bert_world(config: dict):
-    """Pretrain a small BERT (MLM + NSP) on the world's documents; returns ``(model, tokenizer)``."""
-    from ..data import documents
-    from ..train import fit
+def single_sentences(texts: Sequence[str], tokenizer, max_length: int = 64) -> dict:
+    """``[CLS] sentence [SEP]`` inputs for masked-LM only (``nsp_labels`` -100): the same dict as
+    :func:`next_sentence_pairs`, so the two can be mixed with :func:`concat_examples`."""
+    enc = encode_words(tokenizer, [t.split() for t in texts], max_length=max_length)
+    N = len(texts)
+    return {"input_ids": enc["input_ids"], "segment_ids": torch.zeros_like(enc["input_ids"]),
+            "attention_mask": enc["attention_mask"], "nsp_labels": torch.full((N,), IGNORE),
+            "doc_a": torch.full((N,), -1), "doc_b": torch.full((N,), -1)}
+
+
+def concat_examples(*parts: dict, pad_id: int = 0) -> dict:
+    """Stack example dicts (from :func:`next_sentence_pairs` / :func:`single_sentences`), padding to one length."""
+    T = max(p["input_ids"].shape[1] for p in parts)
+    out = {}
+    for k in parts[0]:
+        chunks = []
+        for p in parts:
+            v = p[k]
+            if v.dim() == 2 and v.shape[1] < T:
+                fill = pad_id if k == "input_ids" else 0
+                v = torch.cat([v, torch.full((v.shape[0], T - v.shape[1]), fill, dtype=v.dtype)], 1)
+            chunks.append(v)
+        out[k] = torch.cat(chunks)
+    return out
+
+
+def world_pretraining_data(config: dict, tokenizer) -> dict:
+    """The pretraining examples: sentence pairs from the world's documents (MLM + NSP) and single
+    sentences from its general corpus, ambiguous words included (MLM only)."""
+    from ..data import corpus, documents
 
     c = {**WORLD_CONFIG, **config}
-    torch.manual_seed(c["seed"])
-    tok = world_tokenizer(c["n_docs"], c["vocab_size"], c["seed"])
     docs = documents(c["n_docs"], seed=c["seed"])
-    pairs = next_sentence_pairs(docs["train"]["sentences"], tok, max_length=c["max_length"], seed=c["seed"])
+    pairs = next_sentence_pairs(docs["train"]["sentences"], tokenizer, max_length=c["max_length"], seed=c["seed"])
+    sents = corpus(c["n_sentences"], seed=c["seed"] + 1, kinds=SENTENCE_KINDS, cue_side="random",
+                   cue_distance=tuple(c["cue_distance"]))
+    single = single_sentences(sents["train"]["text"], tokenizer, max_length=c["max_length"])
+    return concat_examples(pairs, single, pad_id=tokenizer.pad_id)
+
+
+def world_bert(config: dict | None = None, device=None, progress: bool = False):
+    """Pretrain the chapter's BERT from scratch: returns ``(model, tokenizer, history)``."""
+    from ..train import fit
+
+    c = {**WORLD_CONFIG, **(config or {})}
+    torch.manual_seed(c["seed"])
+    tok = world_tokenizer(c["n_docs"], c["vocab_size"], 0)
+    data = world_pretraining_data(c, tok)
     cfg = BertConfig(vocab_size=tok.vocab_size, max_position=c["max_length"], d_model=c["d_model"],
-                     n_layer=c["n_layer"], n_head=c["n_head"], d_ff=c["d_ff"], dropout=0.0)
+                     n_layer=c["n_layer"], n_head=c["n_head"], d_ff=c["d_ff"], dropout=0.0, window=c["window"])
     model = BertForPreTraining(cfg)
-    device = pick_device()
-    fit(model, pretraining_batches(pairs, tok, c["batch_size"], seed=c["seed"]), pretraining_loss,
-        steps=c["steps"], lr=c["lr"], weight_decay=0.01, device=device, progress=False)
-    return model.eval(), tok
+    history = fit(model, pretraining_batches(data, tok, c["batch_size"], seed=c["seed"]), pretraining_loss,
+                  steps=c["steps"], lr=c["lr"], weight_decay=0.01, device=device or pick_device(),
+                  progress=progress)
+    return model.eval(), tok, history
+
+
+@register("bert-world", config=WORLD_CONFIG)
+def build_bert_world(config: dict):
+    """``lmnotes.pretrained("bert-world")``: the chapter's BERT; its training curves are in ``model.history``."""
+    model, tok, history = world_bert(config)
+    model.history = history.to_dict()
+    return model, tok
 
 
 __all__ = ["BertConfig", "BertOutput", "BertEmbeddings", "Bert", "MLMHead", "BertForPreTraining", "mask_tokens",
            "truncate_pair", "next_sentence_pairs", "pretraining_batches", "pretraining_loss", "fill_mask",
-           "word_features", "config_from_hf", "world_tokenizer", "build_bert_world", "IGNORE", "SPECIAL_IDS"]
+           "word_features", "config_from_hf", "world_tokenizer", "build_bert_world", "encode_words", "BertClassifier",
+           "BertTagger", "single_sentences", "concat_examples", "world_pretraining_data", "world_bert", "WORLD_CONFIG", "IGNORE", "SPECIAL_IDS"]
