@@ -107,3 +107,50 @@ def attention_viewer(model, tokenizer, sentences, layer: int = 0, head: int = 0)
         w.observe(show, names="value")
     show()
     return W.VBox([W.HBox([w_layer, w_head]), w_sent, out])
+
+
+# ---------------------------------------------------------------------------------------------
+# ELMo: nearest neighbours of a word in each biLM layer
+# ---------------------------------------------------------------------------------------------
+
+
+def elmo_neighbours_widget(model, tokenizer, pool, pool_vectors=None, sentence: str = "the river bank was old .",
+                           index: int = 2, k: int = 4):
+    """Type a sentence, pick a word: its ``k`` nearest occurrences in ``pool`` in each layer of an ELMo biLM.
+
+    Example: ``elmo_neighbours_widget(model, tok, corpus(300)["test"]["text"])``
+    """
+    import ipywidgets as w
+
+    from .models.elmo import contextual_vectors, nearest_neighbours
+
+    pool = list(pool)
+    pool_vectors = pool_vectors if pool_vectors is not None else contextual_vectors(model, tokenizer, pool)
+    text = w.Text(value=sentence, description="sentence", layout=w.Layout(width="60%"))
+    word = w.Dropdown(options=[(x, i) for i, x in enumerate(sentence.split())], value=index, description="word")
+    out = w.Output()
+
+    def redraw(*_):
+        out.clear_output()
+        with out:
+            try:
+                rows = nearest_neighbours(model, tokenizer, text.value, word.value, pool, k=k,
+                                          pool_vectors=pool_vectors)
+            except (ValueError, TypeError) as e:
+                print(e)
+                return
+            for j, row in enumerate(rows):
+                print(f"layer {j}:")
+                for sim, t in row:
+                    print(f"    {sim:.2f}  {t}")
+
+    def new_sentence(*_):
+        words = text.value.split()
+        word.options = [(x, i) for i, x in enumerate(words)] or [("(empty)", 0)]
+        word.value = min(word.value or 0, max(len(words) - 1, 0))
+        redraw()
+
+    text.observe(new_sentence, names="value")
+    word.observe(redraw, names="value")
+    redraw()
+    return w.VBox([w.HBox([text, word]), out])
