@@ -28,7 +28,7 @@ import torch
 
 from lmnotes.data.world import LIKE_VERBS, NEGATIVE, POSITIVE, World
 
-__all__ = ["sentiment", "well_formed", "positive_and_well_formed", "world_bigrams", "review_prompts", "Labeller",
+__all__ = ["preference_data", "sentiment", "well_formed", "positive_and_well_formed", "world_bigrams", "review_prompts", "Labeller",
            "check_ranking", "ranking_pairs", "collect_rankings"]
 
 
@@ -40,7 +40,7 @@ __all__ = ["sentiment", "well_formed", "positive_and_well_formed", "world_bigram
 def _words(text: str) -> list[str]:
     if not isinstance(text, str):
         raise TypeError(f"text must be a string, got {type(text).__name__}")
-    return [w for w in text.lower().split() if not (w.startswith("[") and w.endswith("]"))]
+    return [w for w in text.lower().split() if w not in ("[bos]", "[eos]", "[pad]")]
 
 
 def sentiment(text: str) -> float:
@@ -214,3 +214,20 @@ def collect_rankings(prompts: list[str], generators: dict, tokenizer, labeller: 
         out.append({"prompt": p, "continuations": texts, "ids": ids, "sources": names, "order": order,
                     "scores": scores, "gold": [labeller.gold(f"{p} {t}") for t in texts]})
     return out
+
+
+def preference_data(gpt, tokenizer, n_train: int = 150, n_test: int = 100, temperatures=(0.7, 1.0, 1.5, 2.0),
+                    tau: float = 0.3, max_new_tokens: int = 12, seed: int = 0, gold=positive_and_well_formed):
+    """The chapter's preference data in one call: ``(train, test, labeller)``.
+
+    Review openings as prompts, one continuation per temperature of ``gpt`` (the "several LMs"), ranked by a
+    :class:`Labeller` with noise ``tau``. ``train`` and ``test`` hold different prompts' rankings.
+    Example: ``train, test, labeller = preference_data(gpt, tok, n_train=150)``
+    """
+    if n_train < 1 or n_test < 1:
+        raise ValueError(f"n_train and n_test must be >= 1, got {n_train} and {n_test}")
+    labeller = Labeller(gold, tau=tau, seed=seed)
+    prompts = review_prompts(n_train + n_test, seed=seed + 1)
+    gens = {f"T={t}": (gpt, t) for t in temperatures}
+    data = collect_rankings(prompts, gens, tokenizer, labeller, max_new_tokens=max_new_tokens, seed=seed)
+    return data[:n_train], data[n_train:], labeller

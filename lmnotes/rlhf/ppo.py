@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 __all__ = ["masked_mean", "masked_var", "whiten", "token_logprobs", "kl_penalty", "per_token_rewards", "gae",
            "ppo_losses", "FixedKLController", "AdaptiveKLController", "PolicyWithValue", "PPOConfig", "Rollout",
-           "sample", "encode_prompts", "PPOTrainer"]
+           "sample", "encode_prompts", "PPOTrainer", "evaluate_policy"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -424,7 +424,7 @@ class PPOConfig:
     batch_size: int = 64         # rollouts per iteration
     minibatch_size: int = 32
     ppo_epochs: int = 4
-    lr: float = 1e-4
+    lr: float = 5e-4
     max_new_tokens: int = 12
     temperature: float = 1.0
     gamma: float = 1.0
@@ -557,7 +557,7 @@ class PPOTrainer:
                 torch.nn.utils.clip_grad_norm_(self.policy.parameters(), c.max_grad_norm)
                 self.opt.step()
                 for k in ("policy_loss", "value_loss", "clip_frac", "approx_kl", "ratio"):
-                    stats[k].append(float(out[k]))
+                    stats[k].append(out[k].item())
                 with torch.no_grad():
                     stats["entropy"].append(float(_entropy(logits, m)))
         kl_seq = kl.sum(1).mean().item()  # KL of a whole continuation, summed over its tokens
@@ -575,6 +575,11 @@ class PPOTrainer:
                                      "gold": self.gold(ro.texts[i]) if self.gold else float("nan")})
         return result
 
+    def evaluate(self, n: int = 128) -> dict:
+        """:func:`evaluate_policy` of the current policy on this trainer's prompts. Example: ``trainer.evaluate(256)``"""
+        return evaluate_policy(self.policy.lm, self.ref, self.tokenizer, self.prompts, self.rm, self.gold, n,
+                               self.config.max_new_tokens, self.config.temperature, generator=self.gen)
+
     def train(self, steps: int, progress: bool = False):
         """Run ``steps`` iterations; returns (and keeps as ``self.history``) a :class:`lmnotes.train.History`."""
         from lmnotes.train import History
@@ -591,3 +596,35 @@ class PPOTrainer:
             for k, v in r.items():
                 self.history.log(self.iteration, k, v)
         return self.history
+
+
+@torch.no_grad()
+def evaluate_policy(lm: nn.Module, ref: nn.Module, tokenizer, prompts: list[str], reward_model=None, gold=None,
+                    n: int = 128, max_new_tokens: int = 12, temperature: float = 1.0, seed: int = 0,
+                    generator: torch.Generator | None = None) -> dict:
+    """Sample ``n`` continuations of random ``prompts`` from ``lm`` and measure them: ``kl`` (the summed per-token
+    log-ratio to ``ref`` at the sampled tokens, an unbiased estimate of KL(π ‖ π_ref) of a continuation), and the
+    mean ``score`` (reward model) and ``gold`` when given. Also returns the ``texts``.
+    Example: ``evaluate_policy(policy, gpt, tok, prompts, rm, positive_and_well_formed)["gold"]``
+    """
+    g = generator or torch.Generator().manual_seed(seed)
+    rng = random.Random(seed if generator is None else int(torch.randint(0, 2**31, (1,), generator=g)))
+    idx = [rng.randrange(len(prompts)) for _ in range(n)]
+    pids = encode_prompts(tokenizer, [prompts[i] for i in idx], _block_size(lm), max_new_tokens)
+    conts = sample(lm, pids, max_new_tokens, temperature, tokenizer.eos_id, generator=g)
+    texts = [f"{prompts[i]} {tokenizer.decode(c, skip_special_tokens=True)}".strip() for i, c in zip(idx, conts)]
+    device = next(lm.parameters()).device
+    ro = Rollout.build(pids, conts, tokenizer.pad_id, texts=texts, device=device)
+    was = lm.training
+    lm.eval()
+    lp = torch.cat([token_logprobs(lm, ro.tokens[s:s + 64], ro.attention_mask[s:s + 64]) for s in range(0, n, 64)])
+    lm.train(was)
+    ref_lp = torch.cat([token_logprobs(ref, ro.tokens[s:s + 64], ro.attention_mask[s:s + 64])
+                        for s in range(0, n, 64)])
+    out = {"kl": (kl_penalty(lp, ref_lp) * ro.mask).sum(1).mean().item(), "texts": texts}
+    if reward_model is not None:
+        out["score"] = torch.cat([reward_model(ro.tokens[s:s + 64], ro.attention_mask[s:s + 64]).float()
+                                  for s in range(0, n, 64)]).mean().item()
+    if gold is not None:
+        out["gold"] = sum(gold(t) for t in texts) / n
+    return out
