@@ -154,3 +154,76 @@ def elmo_neighbours_widget(model, tokenizer, pool, pool_vectors=None, sentence: 
     word.observe(redraw, names="value")
     redraw()
     return w.VBox([w.HBox([text, word]), out])
+
+
+# ---------------------------------------------------------------------------------------------
+# GPT: the next-token distribution under temperature, top-k and top-p
+# ---------------------------------------------------------------------------------------------
+
+
+def next_token_figure(model, tokenizer, prompt: str = "a robin", temperature: float = 1.0, top_k: int | None = None,
+                      top_p: float | None = None, n: int = 12, ax=None):
+    """Bar chart of the next-word probabilities after ``[BOS] prompt`` under the sampling settings (the widget's
+    static view). The bars are the ``n`` most likely words before filtering; a grey bar is one the filters removed.
+
+    Example: ``next_token_figure(model, tok, "the film was", temperature=0.8, top_p=0.9)``
+    """
+    import matplotlib.pyplot as plt
+    import torch
+
+    device = next(model.parameters()).device
+    ids = torch.tensor([[tokenizer.bos_id] + tokenizer.encode(prompt)], device=device)
+    probs = model.next_token_probs(ids, temperature=temperature, top_k=top_k, top_p=top_p)[0].cpu()  # (V,)
+    top = torch.topk(model.next_token_probs(ids)[0].cpu(), min(n, probs.numel())).indices  # fixed word order
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3))
+    heights = probs[top].numpy()
+    bars = ax.bar([tokenizer.id_to_token(int(i)) for i in top], heights,
+                  color=["C0" if h > 0 else "0.8" for h in heights])
+    ax.bar_label(bars, fmt="%.2f", padding=2)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("probability")
+    ax.set_title(f"next word after “{prompt}” (temperature {temperature}, top-k {top_k}, top-p {top_p})")
+    ax.tick_params(axis="x", rotation=45)
+    ax.grid(axis="x", visible=False)
+    return ax
+
+
+def sampling_explorer(model, tokenizer, prompt: str = "a robin", max_new_tokens: int = 12, n_samples: int = 4,
+                      seed: int = 0):
+    """A prompt box and temperature / top-k / top-p sliders: the next-word probabilities as a bar chart
+    (:func:`next_token_figure`) and ``n_samples`` continuations drawn with those settings.
+
+    Example: ``sampling_explorer(model, tok, "the film was")``
+    """
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+    import torch
+    from IPython.display import display
+
+    box = W.Text(value=prompt, description="prompt", continuous_update=False)
+    temp = W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.1, description="temperature")
+    k = W.IntSlider(value=0, min=0, max=50, description="top-k (0: off)")
+    p = W.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p")
+    out = W.Output()
+
+    def show(*_):
+        top_k = k.value or None
+        top_p = p.value if p.value < 1.0 else None
+        with out:
+            out.clear_output(wait=True)
+            next_token_figure(model, tokenizer, box.value, temp.value, top_k, top_p)
+            plt.show()
+            device = next(model.parameters()).device
+            ids = torch.tensor([[tokenizer.bos_id] + tokenizer.encode(box.value)] * n_samples, device=device)
+            gen = model.generate(ids, max_new_tokens, temperature=temp.value, top_k=top_k, top_p=top_p,
+                                 stop_token=tokenizer.eos_id, generator=torch.Generator(device=device).manual_seed(seed))
+            for row in gen:
+                print(tokenizer.decode(row.tolist(), skip_special_tokens=True))
+
+    for w in (box, temp, k, p):
+        w.observe(show, names="value")
+    show()
+    ui = W.VBox([box, temp, k, p, out])
+    display(ui)
+    return ui
