@@ -100,7 +100,8 @@ def run(device, quick: bool = False, compile: bool | None = None) -> list[Result
     peak = _peak(device)
     detail = f"{s['n_layer']}L d={s['d_model']} batch {B}x{T}" + (", compiled" if compile else "")
     if peak:
-        detail += f", MFU ours {tok_s['ours'] * flops_per_token / peak:.0%} vs {tok_s['hf'] * flops_per_token / peak:.0%}"
+        mfu = {k: v * flops_per_token / peak for k, v in tok_s.items()}
+        detail += f", MFU ours {mfu['ours']:.0%} vs {mfu['hf']:.0%}"
     results.append(Result("gpt training", tok_s["ours"], tok_s["hf"], "tok/s", "transformers GPT2LMHeadModel",
                           detail))
 
