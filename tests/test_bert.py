@@ -269,3 +269,35 @@ def test_hf_loading_checks_keys_and_shapes():
     bad = {k: v for k, v in sd.items() if "pooler" not in k}
     with pytest.raises(KeyError, match="pooler"):
         _hf_to_ours(bad, prefix="")
+
+
+# ------------------------------------------------------------------ fine-tuning heads
+
+
+def test_encode_words_labels_first_subword_only():
+    from lmnotes.models.bert import encode_words
+
+    tok = BPETokenizer().train(["the robin can fly .", "the cat sat ."], vocab_size=30)
+    batch = encode_words(tok, [["the", "robin", "."], ["cat"]], [[0, 1, 2], [1]])
+    ids, labels, mask = batch["input_ids"], batch["labels"], batch["attention_mask"]
+    assert ids.shape == labels.shape == mask.shape
+    assert ids[0, 0] == tok.cls_id and labels[0, 0] == IGNORE
+    first = labels[0][labels[0] != IGNORE].tolist()
+    assert first == [0, 1, 2]  # one label per word, whatever the number of sub-words
+    assert mask[1].sum() == 2 + len(tok.encode("cat")) and (labels[1][mask[1] == 0] == IGNORE).all()
+
+
+def test_classifier_and_tagger_heads():
+    from lmnotes.models.bert import BertClassifier, BertTagger
+
+    torch.manual_seed(0)
+    bert = Bert(BertConfig(**SMALL))
+    ids, seg = _batch()
+    clf = BertClassifier(bert, 3)
+    out = clf(ids, seg, labels=torch.tensor([0, 1, 2, 0]))
+    assert out["logits"].shape == (4, 3) and out["loss"].dim() == 0 and 0 <= out["acc"] <= 1
+    tags = torch.full_like(ids, IGNORE)
+    tags[:, 1:4] = 2
+    tagger = BertTagger(bert, 5)
+    out = tagger(ids, seg, labels=tags)
+    assert out["logits"].shape == (4, 12, 5) and out["loss"].dim() == 0
