@@ -157,6 +157,73 @@ def elmo_neighbours_widget(model, tokenizer, pool, pool_vectors=None, sentence: 
 
 
 # ---------------------------------------------------------------------------------------------
+# RLHF: samples along PPO training, for each β
+# ---------------------------------------------------------------------------------------------
+
+
+def _samples_at(samples: list[dict], iteration: int) -> tuple[int, list[dict]]:
+    its = sorted({s["iteration"] for s in samples})
+    if not its:
+        raise ValueError("no samples were kept; run the trainer first")
+    it = min(its, key=lambda i: abs(i - iteration))
+    return it, [s for s in samples if s["iteration"] == it]
+
+
+def ppo_samples_figure(samples_by_beta: dict, iteration: int | None = None, ax=None):
+    """The widget's static view: for each β, the samples kept nearest to ``iteration`` (default: the last), with
+    the learned score and the gold reward. ``samples_by_beta``: ``{label: trainer.samples}``.
+
+    Example: ``ppo_samples_figure({"β=0": t0.samples, "β=0.2": t1.samples})``
+    """
+    import matplotlib.pyplot as plt
+
+    if not samples_by_beta:
+        raise ValueError("samples_by_beta is empty; pass {label: trainer.samples}")
+    lines = []
+    for label, samples in samples_by_beta.items():
+        it, rows = _samples_at(samples, iteration if iteration is not None else max(s["iteration"] for s in samples))
+        lines.append((f"{label}, iteration {it}", True))
+        lines += [(f"  score {s['score']:+.2f}  gold {s['gold']:+.2f}  {s['text']}", False) for s in rows]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 0.28 * len(lines) + 0.3))
+    ax.axis("off")
+    for i, (text, bold) in enumerate(lines):
+        ax.text(0, 1 - (i + 0.5) / len(lines), text, family="monospace", fontsize=9,
+                weight="bold" if bold else "normal", va="center", transform=ax.transAxes)
+    return ax
+
+
+def ppo_samples_browser(samples_by_beta: dict):
+    """Browse the samples kept along PPO training: pick β and slide through the iterations.
+
+    Example: ``ppo_samples_browser({"β=0": t0.samples, "β=0.2": t1.samples})``
+    """
+    import html
+
+    import ipywidgets as W
+
+    if not samples_by_beta:
+        raise ValueError("samples_by_beta is empty; pass {label: trainer.samples}")
+    labels = list(samples_by_beta)
+    beta = W.Dropdown(options=labels, value=labels[0], description="β")
+    its = sorted({s["iteration"] for s in samples_by_beta[labels[0]]})
+    slider = W.SelectionSlider(options=its, value=its[0], description="iteration", continuous_update=False)
+    out = W.HTML()
+
+    def show(*_):
+        it, rows = _samples_at(samples_by_beta[beta.value], slider.value)
+        body = "".join(f"<tr><td>{s['score']:+.2f}</td><td>{s['gold']:+.2f}</td><td>{html.escape(s['text'])}</td></tr>"
+                       for s in rows)
+        out.value = (f"<b>{html.escape(beta.value)}, iteration {it}</b><table><tr><th>score</th><th>gold</th>"
+                     f"<th>sample</th></tr>{body}</table>")
+
+    beta.observe(show, names="value")
+    slider.observe(show, names="value")
+    show()
+    return W.VBox([W.HBox([beta, slider]), out])
+
+
+# ---------------------------------------------------------------------------------------------
 # GPT: the next-token distribution under temperature, top-k and top-p
 # ---------------------------------------------------------------------------------------------
 

@@ -147,3 +147,20 @@ def test_bad_input_gets_clear_errors(lm, reward_model):
         train_reward_model(reward_model, [{"prompt": "x", "continuations": ["a", "b"], "order": [1, 1]}], steps=1)
     with pytest.raises(ValueError, match="prompts is empty"):
         PPOTrainer(model, reward_model, tok, [], PPOConfig(max_new_tokens=8))
+
+
+def test_adaptive_kl_controller_in_the_trainer(lm, reward_model):
+    model, tok = lm
+    trainer = PPOTrainer(model, reward_model, tok, review_prompts(20, seed=3),
+                         PPOConfig(beta=0.1, target_kl=0.5, kl_horizon=10, batch_size=16, minibatch_size=8,
+                                   ppo_epochs=1, max_new_tokens=8, lr=3e-3))
+    h = trainer.train(3)
+    assert h["beta"][0] == 0.1 and h["beta"][-1] != 0.1  # β moves with the measured KL
+    for name in ("score", "kl", "objective", "entropy", "clip_frac", "approx_kl", "ratio"):
+        assert name in h.keys(), name
+
+
+def test_the_reward_model_is_registered():
+    import lmnotes
+
+    assert "reward-world" in lmnotes.registry.available()
