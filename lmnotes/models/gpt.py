@@ -217,7 +217,7 @@ class GPT(nn.Module):
         such step recomputes the window: the cache speeds up only the steps that fit in the context).
         generator: a ``torch.Generator`` to draw from (same seed → same tokens, with or without the cache).
 
-        Example: ``model.generate(tok.encode("a robin is", ...), 10, temperature=0.8, top_p=0.9)``
+        Example: ``model.generate(torch.tensor([[tok.bos_id] + tok.encode("a robin")]), 10, top_p=0.9)``
         """
         check_sampling_args(temperature, top_k, top_p)
         if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
