@@ -47,6 +47,8 @@ class BertConfig:
 
     ``window``: local attention (each token sees the ``window`` tokens on either side) — not in the
     original BERT; the book uses it to show that depth tracks how many hops a cue needs.
+    ``global_layers``: how many of the top blocks still attend to every position when ``window`` is set
+    (so that ``[CLS]`` can compare the two sentences for next-sentence prediction).
     """
 
     vocab_size: int = 30522
@@ -60,6 +62,7 @@ class BertConfig:
     ln_eps: float = 1e-12
     pad_id: int = 0
     window: int | None = None
+    global_layers: int = 0
 
     def __post_init__(self):
         for name in ("vocab_size", "max_position", "type_vocab_size", "d_model", "n_layer", "n_head", "d_ff"):
@@ -72,6 +75,8 @@ class BertConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.window is not None and (not isinstance(self.window, int) or self.window < 0):
             raise ValueError(f"window must be None or an int >= 0, got {self.window!r}")
+        if not isinstance(self.global_layers, int) or not 0 <= self.global_layers <= self.n_layer:
+            raise ValueError(f"global_layers must be an int in 0..n_layer={self.n_layer}, got {self.global_layers!r}")
 
 
 @dataclass
@@ -166,8 +171,8 @@ class Bert(nn.Module):
         self.embeddings = BertEmbeddings(config)
         self.blocks = nn.ModuleList(
             Block(config.d_model, config.n_head, config.d_ff, config.dropout, norm_first=False, gelu_approx="none",
-                  ln_eps=config.ln_eps, window=config.window)
-            for _ in range(config.n_layer))
+                  ln_eps=config.ln_eps, window=config.window if i < config.n_layer - config.global_layers else None)
+            for i in range(config.n_layer))
         # The pooler: a dense layer + tanh on the [CLS] vector, trained by next-sentence prediction.
         self.pooler = nn.Linear(config.d_model, config.d_model)
         self.apply(_init_weights)
@@ -699,7 +704,7 @@ class BertTagger(nn.Module):
 # ---------------------------------------------------------------------------------------------
 
 WORLD_CONFIG = {"n_docs": 1500, "n_sentences": 6000, "cue_distance": (7, 10), "vocab_size": 400, "d_model": 64,
-                "n_layer": 4, "n_head": 4, "d_ff": 256, "window": 3, "max_length": 48, "batch_size": 64,
+                "n_layer": 4, "n_head": 4, "d_ff": 256, "window": 3, "global_layers": 1, "max_length": 48, "batch_size": 64,
                 "steps": 1200, "lr": 2e-3, "seed": 0}
 SENTENCE_KINDS = {"sense": 4, "noun_verb": 3, "isa": 1, "property": 1, "motion": 1, "transitive": 1, "review": 2}
 
@@ -762,7 +767,8 @@ def world_bert(config: dict | None = None, device=None, progress: bool = False):
     tok = world_tokenizer(c["n_docs"], c["vocab_size"], 0)
     data = world_pretraining_data(c, tok)
     cfg = BertConfig(vocab_size=tok.vocab_size, max_position=c["max_length"], d_model=c["d_model"],
-                     n_layer=c["n_layer"], n_head=c["n_head"], d_ff=c["d_ff"], dropout=0.0, window=c["window"])
+                     n_layer=c["n_layer"], n_head=c["n_head"], d_ff=c["d_ff"], dropout=0.0, window=c["window"],
+                     global_layers=c["global_layers"] if c["window"] is not None else 0)
     model = BertForPreTraining(cfg)
     history = fit(model, pretraining_batches(data, tok, c["batch_size"], seed=c["seed"]), pretraining_loss,
                   steps=c["steps"], lr=c["lr"], weight_decay=0.01, device=device or pick_device(),
