@@ -25,6 +25,7 @@ from typing import Callable
 import torch
 
 _REGISTRY: dict[str, tuple[Callable, dict]] = {}
+_SHAPES_MODELS = ("models/", "data/", "rlhf/", "train.py", "registry.py", "utils.py", "probe.py")
 _MEMORY: dict[str, tuple] = {}  # key -> (model, tokenizer), so one process trains once
 
 
@@ -48,10 +49,15 @@ def cache_dir() -> Path:
 def _key(name: str, config: dict) -> str:
     from . import __version__
 
-    # The package's own source is part of the key: any code change retrains instead of loading a stale model.
+    # The source of everything that shapes a trained model is part of the key: a change to a model, the
+    # data, the training loop or the registry retrains instead of loading a stale model. (Plots, widgets,
+    # exercises and benchmarks do not change a model, so editing them keeps the cache.)
     src = hashlib.sha256()
-    for f in sorted(Path(__file__).parent.rglob("*.py")):
-        src.update(f.read_bytes())
+    root = Path(__file__).parent
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root).as_posix()
+        if rel.startswith(_SHAPES_MODELS):
+            src.update(rel.encode() + f.read_bytes())
     blob = json.dumps({"name": name, "config": config, "version": __version__, "source": src.hexdigest(),
                        "torch": torch.__version__.split("+")[0]}, sort_keys=True, default=str)
     return f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
