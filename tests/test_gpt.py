@@ -246,3 +246,36 @@ def test_bad_config():
         GPTConfig(vocab_size=10, d_model=30, n_head=4)
     with pytest.raises(ValueError, match="vocab_size must be a positive integer"):
         GPTConfig(vocab_size=0)
+
+
+def _world_tok():
+    from lmnotes.data import WordTokenizer, facts, instructions
+
+    rows = list(instructions(200, seed=0)["train"])
+    tok = WordTokenizer().train([r["text"] for r in rows] + list(facts(0)["test"]["text"]))
+    return tok, rows
+
+
+def test_instruction_batches_put_the_loss_on_the_answer_only():
+    from lmnotes.models.gpt import instruction_batches
+
+    tok, rows = _world_tok()
+    x, y, m = instruction_batches(rows[:1], tok, batch_size=2, seed=0)(0)
+    r = rows[0]
+    n_prompt = len(tok.encode(r["prompt"] + " answer :"))
+    assert x[0, 0].item() == tok.bos_id and m[0].sum().item() == x.shape[1]
+    assert (y[0, :n_prompt] == -100).all()
+    assert y[0, n_prompt:].tolist() == tok.encode(r["answer"]) + [tok.eos_id]
+    assert x[0, n_prompt].item() == tok.token_to_id(":")  # the answer is predicted right after "answer :"
+
+
+def test_answer_accuracy_and_sample_facts_run_on_an_untrained_model():
+    from lmnotes.models.gpt import answer_accuracy, sample_facts
+
+    tok, rows = _world_tok()
+    torch.manual_seed(0)
+    m = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1, n_head=2, d_model=32))
+    acc = answer_accuracy(m, tok, rows[:20])
+    assert 0.0 <= acc <= 1.0
+    s = sample_facts(m, tok, temperature=0.0, n_per_entity=1)
+    assert s["n"] == 37 and 0.0 <= s["true"] <= 1.0 and s["distinct"] <= 1.0
