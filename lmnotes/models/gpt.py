@@ -562,32 +562,41 @@ def instruction_batches(rows, tok, batch_size: int = 32, seed: int = 0):
 
 
 @torch.no_grad()
-def answer_accuracy(model, tok, rows, batch_size: int = 256) -> float:
-    """Share of instructions whose answer is the model's most likely first token after ``answer :``.
+def predict_answers(model, tok, rows, batch_size: int = 256) -> list[str]:
+    """The model's most likely word after ``[BOS] prompt answer :`` for each row (a dict with ``prompt``).
 
-    Example: ``answer_accuracy(model, tok, ds["test"])``  → 0.93
+    Example: ``predict_answers(model, tok, [{"prompt": "is a robin a bird ?"}])``  → ``["yes"]``
     """
     rows = list(rows)
-    if not rows:
-        raise ValueError("rows is empty: there is nothing to evaluate")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    correct = 0
+    words = []
     for s in range(0, len(rows), batch_size):
-        chunk = rows[s:s + batch_size]
-        seqs = [[tok.bos_id] + tok.encode(r["prompt"] + " answer :") for r in chunk]
+        seqs = [[tok.bos_id] + tok.encode(r["prompt"] + " answer :") for r in rows[s:s + batch_size]]
         T = max(map(len, seqs))
         x = torch.full((len(seqs), T), tok.pad_id, dtype=torch.long)
         m = torch.zeros_like(x)
         for b, ids in enumerate(seqs):
             x[b, :len(ids)], m[b, :len(ids)] = torch.tensor(ids), 1
         logits = model(x.to(device), attention_mask=m.to(device))  # (B, T, V)
-        last = torch.tensor([len(ids) - 1 for ids in seqs], device=device)
+        last = torch.tensor([len(ids) - 1 for ids in seqs], device=device)  # right padding: last real token
         pred = logits[torch.arange(len(seqs), device=device), last].argmax(-1).tolist()
-        correct += sum(p == tok.encode(r["answer"])[0] for p, r in zip(pred, chunk))
+        words += [tok.id_to_token(p) for p in pred]
     model.train(was_training)
-    return correct / len(rows)
+    return words
+
+
+def answer_accuracy(model, tok, rows, batch_size: int = 256) -> float:
+    """Share of instructions whose answer is the model's most likely word after ``answer :``.
+
+    Example: ``answer_accuracy(model, tok, ds["test"])``  → 0.93
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("rows is empty: there is nothing to evaluate")
+    pred = predict_answers(model, tok, rows, batch_size)
+    return sum(p == r["answer"].split()[0] for p, r in zip(pred, rows)) / len(rows)
 
 
 def _build_world_gpt(config: dict):
