@@ -77,7 +77,6 @@ def train_dpo(gpt: nn.Module, rankings: list[dict], tokenizer, beta: float = 0.1
     to log (e.g. the gold reward of samples) every ``log_every`` steps.
     Example: ``policy, h = train_dpo(gpt, rankings, tok, beta=0.1, steps=100)``
     """
-    from lmnotes.data.batching import pad_batch
     from lmnotes.train import History
 
     from .ppo import Rollout

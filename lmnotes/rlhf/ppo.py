@@ -22,9 +22,8 @@ Example::
 from __future__ import annotations
 
 import copy
-import math
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
