@@ -8,6 +8,7 @@ from configs with random weights.
     python -m lmnotes.bench                 # every entry, sizes for the device at hand
     python -m lmnotes.bench --only gpt      # one family
     python -m lmnotes.bench --quick         # tiny sizes (a smoke test; the numbers mean little)
+    python -m lmnotes.bench --compile       # torch.compile both sides (GPT training)
 """
 from __future__ import annotations
 
@@ -92,7 +93,12 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     ap.add_argument("--device", default=None)
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
+    ap.add_argument("--compile", action="store_true", help="torch.compile both sides where a benchmark supports it")
     a = ap.parse_args(argv)
+    if a.compile:
+        import os
+
+        os.environ["LMNOTES_BENCH_COMPILE"] = "1"
     only = a.only.split(",") if a.only else None
     device = torch.device(a.device) if a.device else None
     print(f"torch {torch.__version__}, device {device or 'auto'}")
