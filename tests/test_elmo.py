@@ -190,3 +190,20 @@ def test_runs_on_cuda_under_autocast(tok, model):
         out = model(b["char_ids"], b["word_ids"])
     out["loss"].backward()
     assert torch.isfinite(out["loss"])
+
+
+def test_fit_scalar_mix_learns_from_few_labels_and_drops_an_empty_layer():
+    from lmnotes.models.elmo import fit_scalar_mix, predict_scalar_mix
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(208) % 2
+    signal = torch.randn(208, 16, generator=g) * 0.1
+    signal[:, 0] += 2.0 * y - 1.0  # one feature of layer 1 decides the label
+    noise = torch.randn(208, 16, generator=g) * 1e-4  # layer 2: noise only (on a tiny scale)
+    layers = torch.stack([torch.ones(208, 16), signal, noise])  # layer 0 is the same for every example
+    mix, clf = fit_scalar_mix(layers[:, :8], y[:8])
+    assert mix.layer_scale.shape == (3, 1, 1)
+    assert (predict_scalar_mix(mix, clf, layers[:, 8:]) == y[8:]).float().mean() > 0.8  # 8 labels
+    assert mix.weights[0] < 1 / 3 < mix.weights[1]
+    with pytest.raises(ValueError, match="N = len"):
+        fit_scalar_mix(layers, y[:5])

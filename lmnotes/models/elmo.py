@@ -518,20 +518,26 @@ def nearest_neighbours(model: BiLM, tok: ELMoTokenizer, sentence, index: int, po
 def fit_scalar_mix(layers, labels, steps: int = 300, lr: float = 0.02, seed: int = 0):
     """Learn a task's :class:`ScalarMix` and a linear classifier on frozen biLM layers; returns ``(mix, classifier)``.
 
-    ``layers`` (L, N, D): the vectors of N labelled words; ``labels`` (N,) class ids. Each layer is first
-    divided by its root-mean-square over these N words, so that the weights ``s_j`` compare layers,
-    not their scales (the paper adds layer normalisation for the same reason): every feature is standardised
-    with its mean and standard deviation over the N words. Predict with :func:`predict_scalar_mix`.
+    ``layers`` (L, N, D): the vectors of N labelled examples; ``labels`` (N,) class ids. Each layer is
+    centred (its mean over the N examples) and divided by **one** number, its root-mean-square deviation,
+    so that the weights ``s_j`` compare layers rather than their scales (the paper adds layer normalisation
+    for the same reason). One number per layer, not one per feature: with a handful of labels a feature's
+    standard deviation is a poor estimate, and dividing by a tiny one blows that feature up on new examples.
+    A layer that is the same for every example (layer 0 of one word) becomes zeros and carries nothing.
+    Predict with :func:`predict_scalar_mix`.
     Example: ``mix, clf = fit_scalar_mix(contextual_vectors(model, tok, sents, index), y); mix.weights``
     """
     layers = torch.as_tensor(layers).float()
     labels = torch.as_tensor(labels).long()
     if layers.dim() != 3 or layers.shape[1] != len(labels):
         raise ValueError(f"layers must be (L, N, D) with N = len(labels) = {len(labels)}, got {tuple(layers.shape)}")
+    if len(labels) < 2:
+        raise ValueError(f"labels must hold at least 2 examples, got {len(labels)}")
     g = torch.Generator().manual_seed(seed)
     mix = ScalarMix(layers.shape[0])
-    mix.register_buffer("layer_mean", layers.mean(dim=1, keepdim=True))  # (L, 1, D)
-    mix.register_buffer("layer_scale", layers.std(dim=1, keepdim=True) + 1e-6)
+    mean = layers.mean(dim=1, keepdim=True)  # (L, 1, D)
+    mix.register_buffer("layer_mean", mean)
+    mix.register_buffer("layer_scale", (layers - mean).pow(2).mean(dim=(1, 2), keepdim=True).sqrt() + 1e-6)  # (L, 1, 1)
     clf = nn.Linear(layers.shape[-1], int(labels.max()) + 1)
     with torch.no_grad():
         clf.weight.copy_(torch.randn(clf.weight.shape, generator=g) * 0.01)
