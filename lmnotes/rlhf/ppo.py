@@ -16,7 +16,7 @@ positions that hold continuation tokens (the *actions*) and 0 on the prompt and 
 
 Example::
 
-    trainer = PPOTrainer(policy, ref_model, reward_model, tokenizer, prompts, PPOConfig(beta=0.1))
+    trainer = PPOTrainer(gpt, reward_model, tokenizer, prompts, PPOConfig(beta=0.1))  # copies gpt: policy and reference
     history = trainer.train(steps=40)
 """
 from __future__ import annotations
