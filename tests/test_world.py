@@ -153,3 +153,8 @@ def test_load_text_offline_fails_fast_naming_the_offline_corpora(monkeypatch):
         W.load_text("some-user/some-dataset")
     with pytest.raises(FileNotFoundError):
         W.load_text("missing/notes.txt")
+
+
+def test_online_is_false_when_the_hub_is_switched_off(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert W.online() is False

@@ -656,7 +656,7 @@ def load_text(path_or_name: str, split: str | None = None, **kwargs):
         return load_dataset("text", data_files=p, split=split, **kwargs)
     if p.endswith((".txt", ".text", ".md", ".csv", ".json", ".jsonl")) or p.startswith((".", "/", "~")):
         raise FileNotFoundError(f"no text file at {p!r}")
-    if not _online():
+    if not online():
         raise ConnectionError(
             f"cannot load {p!r}: this machine is offline (or HF_DATASETS_OFFLINE / HF_HUB_OFFLINE is set). "
             "The book's own corpora need no network: lmnotes.data.corpus, sense_corpus, pos_corpus, reviews, "
@@ -664,7 +664,11 @@ def load_text(path_or_name: str, split: str | None = None, **kwargs):
     return load_dataset(p, split=split, **kwargs)
 
 
-def _online(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
+def online(host: str = "huggingface.co", timeout: float = 2.0) -> bool:
+    """Whether the Hugging Face hub can be reached (``False`` when ``HF_HUB_OFFLINE``/``HF_DATASETS_OFFLINE`` is 1).
+
+    Example: ``if lmnotes.data.online(): ...download something...``
+    """
     import os
     import socket
 
