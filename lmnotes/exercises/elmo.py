@@ -66,8 +66,9 @@ def check_backward_targets(fn):
         raise Wrong("position 0 (<S>) has no token to its left, so its target must be 0 (padding: no prediction)")
     shifted = torch.cat([torch.zeros_like(ids[:, :1]), ids[:, :-1]], 1)
     if torch.equal(out, shifted):
-        raise Wrong("a padding position must not predict anything: in the second sentence, positions 3 and 4 are "
-                    "padding, yet your targets there are real tokens (6 = [EOS] at position 3). Set them to 0")
+        raise Wrong("a padding position must not predict anything: in the second sentence, [5, 21, 6, 0, 0], "
+                    "positions 3 and 4 are padding, yet your target at position 3 is a real token (6, the end "
+                    "marker </S>). Set the target of every padding position to 0")
     raise Wrong(f"for {ids.tolist()} the targets should be {want.tolist()}, got {out.tolist()}")
 
 
