@@ -17,17 +17,32 @@ A chapter registers its exercises in ``lmnotes/exercises/<chapter>.py``::
     @check_scalar_mix.reference
     def scalar_mix(layers, w, gamma):
         ...
+
+Not every exercise is a function. A *question* is answered with a value (a choice or a number), and
+is checked the same way; a prediction written down before a cell runs is a question too::
+
+    question("mask_share", answer=0.12, tol=0.005, explanation="15% picked, 80% of those become [MASK]",
+             mistakes={0.15: "that is the share picked; ..."})
+
+    prediction = None   # in the notebook: the student's answer, before the cell that shows the result
+    lmnotes.exercises.check("mask_share", prediction)
+
+A *discussion* is an open question: no check, a model answer shown collapsed by ``solution(name)``::
+
+    discussion("why_local_attention", "Depth tracks how many hops the evidence needs ...")
 """
 from __future__ import annotations
 
 import html
 import importlib
 import inspect
+import sys
 import textwrap
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["Wrong", "Exercise", "exercise", "check", "solution", "reference", "EXERCISES", "names"]
+__all__ = ["Wrong", "Exercise", "exercise", "question", "discussion", "check", "solution", "reference",
+           "EXERCISES", "DISCUSSIONS", "names"]
 
 
 class Wrong(AssertionError):
@@ -41,6 +56,9 @@ class Exercise:
     hint: str = ""
     chapter: str = ""
     ref: Callable | None = None
+    kind: str = "function"  # "function": the student writes a function; "question": the student gives a value
+    explanation: str = ""  # a question's answer, explained (shown when it is right, and by solution())
+    choices: dict | None = None  # a multiple-choice question's options, letter -> text
 
     def reference(self, fn: Callable) -> Callable:
         """Decorator: register ``fn`` as this exercise's reference solution."""
@@ -49,6 +67,7 @@ class Exercise:
 
 
 EXERCISES: dict[str, Exercise] = {}
+DISCUSSIONS: dict[str, str] = {}  # open questions: name -> model answer
 _CHAPTERS = ("world", "elmo", "bert", "gpt", "rlhf")
 
 
@@ -64,6 +83,65 @@ def exercise(name: str, hint: str = "") -> Callable[[Callable], Exercise]:
         return ex
 
     return deco
+
+
+def _normalise_choice(value) -> str:
+    return str(value).strip().strip("()").strip().lower()
+
+
+def question(name: str, answer, explanation: str, *, choices: dict | None = None, tol: float = 1e-6,
+             mistakes: dict | None = None, hint: str = "") -> Exercise:
+    """Register a question answered with a value, checked by ``check(name, value)``.
+
+    With ``choices`` (letter -> text) it is multiple choice: ``answer`` is a letter, and ``mistakes`` maps
+    each wrong letter to why it is wrong. Without, the answer is a number, right within ``tol``, and
+    ``mistakes`` maps typical wrong numbers to what they are (e.g. ``{3: "that is L + 1, ..."}``).
+    The student's ``None`` means "not answered yet", so a notebook runs before anyone answers.
+    """
+    if name in EXERCISES:
+        raise ValueError(f"an exercise called {name!r} exists already")
+    mistakes = dict(mistakes or {})
+    if choices is not None:
+        choices = {_normalise_choice(k): v for k, v in choices.items()}
+        answer = _normalise_choice(answer)
+        mistakes = {_normalise_choice(k): v for k, v in mistakes.items()}
+        if answer not in choices or not set(mistakes) <= set(choices):
+            raise ValueError(f"question {name!r}: the answer and the mistakes must be among the choices {sorted(choices)}")
+    letters = ", ".join(repr(k) for k in (choices or {}))
+
+    def checker(value):
+        if value is None or value is Ellipsis:
+            raise NotImplementedError
+        if callable(value):
+            raise Wrong("this question is answered with a value, not a function")
+        if choices is not None:
+            got = _normalise_choice(value)
+            if got not in choices:
+                raise Wrong(f"answer with one of the letters {letters}; got {value!r}")
+            if got != answer:
+                raise Wrong(f"you chose ({got}) “{choices[got]}”: {mistakes.get(got, 'look at that option again')}")
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+            raise Wrong(f"answer with a number, got {type(value).__name__}")
+        got = float(value)
+        if abs(got - answer) <= tol:
+            return
+        for wrong_value, why in mistakes.items():
+            if abs(got - wrong_value) <= tol:
+                raise Wrong(f"{got:g} is not it: {why}")
+        raise Wrong(f"{got:g} is too {'high' if got > answer else 'low'}")
+
+    mod = sys._getframe(1).f_globals.get("__name__", "").rsplit(".", 1)[-1]
+    ex = Exercise(name, checker, hint, mod, ref=answer, kind="question", explanation=explanation, choices=choices)
+    EXERCISES[name] = ex
+    return ex
+
+
+def discussion(name: str, model_answer: str) -> None:
+    """Register an open question: no check; ``solution(name)`` shows the model answer, collapsed."""
+    if name in DISCUSSIONS or name in EXERCISES:
+        raise ValueError(f"a question called {name!r} exists already")
+    DISCUSSIONS[name] = textwrap.dedent(model_answer).strip()
 
 
 def _load_all() -> None:
@@ -92,11 +170,13 @@ def _get(name: str) -> Exercise:
 def run_check(name: str, fn: Callable) -> tuple[str, str]:
     """Run the check without printing: ``(status, message)``, status in ``correct``, ``wrong``, ``not attempted``."""
     ex = _get(name)
-    if not callable(fn):
+    if ex.kind == "function" and not callable(fn):
         return "wrong", f"check() needs your function, got {type(fn).__name__}; pass the function itself, not its result"
     try:
         ex.checker(fn)
     except NotImplementedError:
+        if ex.kind == "question":
+            return "not attempted", f"{name}: not answered yet — replace `None` with your answer."
         return "not attempted", f"{name}: not attempted yet — replace `raise NotImplementedError` with your code."
     except Wrong as e:
         msg = f"{name}: not yet. {e}"
@@ -105,11 +185,13 @@ def run_check(name: str, fn: Callable) -> tuple[str, str]:
         return "wrong", msg
     except Exception as e:  # the student's code crashed: say where, in plain words
         return "wrong", f"{name}: your function raised {type(e).__name__}: {e}"
+    if ex.kind == "question":
+        return "correct", f"{name}: Correct! {ex.explanation}"
     return "correct", f"{name}: Correct!"
 
 
 def check(name: str, fn: Callable) -> None:
-    """Check a student's function and print what is wrong (or "Correct!").
+    """Check a student's function (or, for a question, their answer) and print what is wrong (or "Correct!").
 
     Use :func:`run_check` to get the result as a value.
     """
@@ -118,7 +200,7 @@ def check(name: str, fn: Callable) -> None:
 
 
 def reference(name: str) -> Callable:
-    """The reference solution of an exercise (a function)."""
+    """The reference solution of an exercise (a function), or a question's answer (a value)."""
     ex = _get(name)
     if ex.ref is None:
         raise KeyError(f"exercise {name!r} has no reference solution registered")
@@ -126,21 +208,43 @@ def reference(name: str) -> Callable:
 
 
 class _Solution:
-    def __init__(self, name: str, src: str):
-        self.name, self.src = name, src
+    def __init__(self, name: str, src: str, what: str = "solution", code: bool = True):
+        self.name, self.src, self.what, self.code = name, src, what, code
 
     def _repr_html_(self):
-        return (f"<details><summary><b>Show the solution to “{html.escape(self.name)}”</b></summary>"
-                f"<pre><code class='language-python'>{html.escape(self.src)}</code></pre></details>")
+        body = html.escape(self.src)
+        body = f"<pre><code class='language-python'>{body}</code></pre>" if self.code else f"<div style='white-space: pre-wrap'>{body}</div>"
+        return f"<details><summary><b>Show the {self.what} to “{html.escape(self.name)}”</b></summary>{body}</details>"
 
     def __repr__(self):
+        if not self.code:
+            return f"The {self.what} to {self.name!r} (run print(lmnotes.exercises.reference_source({self.name!r})) to read it)"
         return f"Solution to {self.name!r} (run print(lmnotes.exercises.reference_source({self.name!r})) to read it)"
 
 
 def reference_source(name: str) -> str:
+    """The reference solution's source; a question's answer with its explanation; a discussion's model answer."""
+    if name in DISCUSSIONS:
+        return DISCUSSIONS[name]
+    if name not in EXERCISES:
+        _load_all()
+    if name in DISCUSSIONS:
+        return DISCUSSIONS[name]
+    ex = _get(name)
+    if ex.kind == "question":
+        shown = f"({ex.ref}) {ex.choices[ex.ref]}" if ex.choices else f"{ex.ref:g}"
+        return f"Answer: {shown}. {ex.explanation}"
     return textwrap.dedent(inspect.getsource(reference(name)))
 
 
 def solution(name: str) -> _Solution:
-    """The reference solution, shown collapsed (an HTML ``<details>`` block) until the student opens it."""
-    return _Solution(name, reference_source(name))
+    """The reference solution, shown collapsed (an HTML ``<details>`` block) until the student opens it.
+
+    For a question it is the answer with its explanation; for a discussion, the model answer.
+    """
+    src = reference_source(name)
+    if name in DISCUSSIONS:
+        return _Solution(name, src, "model answer", code=False)
+    if EXERCISES[name].kind == "question":
+        return _Solution(name, src, "answer", code=False)
+    return _Solution(name, src)

@@ -1,11 +1,12 @@
-"""Exercises of the ELMo chapter: the scalar mix, the backward LM's targets, perplexity from a loss."""
+"""Exercises of the ELMo chapter: the scalar mix, the backward LM's targets, perplexity from a loss, the
+input of a task model; questions on the number of representations, the learned mixes and data efficiency."""
 from __future__ import annotations
 
 import math
 
 import torch
 
-from . import Wrong, exercise
+from . import Wrong, exercise, question
 
 
 def _close(a, b, tol=1e-5) -> bool:
@@ -13,7 +14,8 @@ def _close(a, b, tol=1e-5) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-@exercise("scalar_mix", hint="s = softmax(w) over the layer dimension; then γ times the weighted sum of the layers")
+@exercise("scalar_mix", hint="the layer weights must be positive and sum to 1 whatever w is: which function of w "
+                              "does that? And γ scales the whole mix")
 def check_scalar_mix(fn):
     g = torch.Generator().manual_seed(0)
     layers = torch.randn(3, 2, 4, 6, generator=g)
@@ -47,7 +49,8 @@ def scalar_mix(layers, w, gamma):
 
 
 # ---------------------------------------------------------------------------------------------
-@exercise("backward_targets", hint="the backward LM reads right to left: position k predicts the token at k - 1")
+@exercise("backward_targets", hint="the backward LM reads right to left, so its next word is the one on the left; "
+                                    "a position with nothing to predict gets 0")
 def check_backward_targets(fn):
     ids = torch.tensor([[5, 11, 12, 13, 6], [5, 21, 6, 0, 0]])
     out = fn(ids)
@@ -107,3 +110,97 @@ def check_perplexity_from_loss(fn):
 def perplexity_from_loss(mean_loss):
     """Mean cross-entropy per token, in nats -> perplexity (the effective number of equally likely choices)."""
     return math.exp(mean_loss)
+
+
+# ---------------------------------------------------------------------------------------------
+def _task_inputs(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 5, 6, generator=g).requires_grad_()  # the task's own word vectors (trained with the task)
+    layers = torch.randn(3, 2, 5, 6, generator=g).requires_grad_()  # stands for the biLM's output
+    w = torch.tensor([0.3, -1.0, 0.8], requires_grad=True)
+    gamma = torch.tensor(1.5, requires_grad=True)
+    return x, layers, w, gamma
+
+
+@exercise("elmo_task_input", hint="two vectors side by side along the feature dimension, the task's own first; "
+                                  "and ask which of the four inputs the task's training may change")
+def check_elmo_task_input(fn):
+    x, layers, w, gamma = _task_inputs()
+    out = fn(x, layers, w, gamma)
+    if not torch.is_tensor(out):
+        raise Wrong(f"return a tensor, got {type(out).__name__}")
+    with torch.no_grad():
+        mix = scalar_mix(layers, w, gamma)
+        want = torch.cat([x, mix], -1)
+    got = out.detach()
+    if got.shape != want.shape:
+        if _close(got, x.detach() + mix):
+            raise Wrong("you added x_k and ELMo_k; the task model reads them side by side: concatenate them "
+                        f"along the last dimension, shape {tuple(want.shape)}")
+        raise Wrong(f"x is (B, T, D0) = {tuple(x.shape)} and the layers (L, B, T, D) = {tuple(layers.shape)}; "
+                    f"[x_k; ELMo_k] has shape (B, T, D0 + D) = {tuple(want.shape)}, got {tuple(got.shape)}")
+    if _close(got, torch.cat([mix, x.detach()], -1)):
+        raise Wrong("x_k comes first: the task model's input is [x_k; ELMo_k]")
+    if not _close(got, want):
+        D0 = x.shape[-1]
+        if _close(got[..., :D0], x.detach()):
+            part = got[..., D0:]
+            if _close(part, gamma.detach() * (w.detach().reshape(-1, 1, 1, 1) * layers.detach()).sum(0)):
+                raise Wrong("the ELMo half weights the layers by w itself; the weights are softmax(w)")
+            if _close(part, scalar_mix(layers.detach(), w.detach(), torch.tensor(1.0))):
+                raise Wrong("the ELMo half is missing γ: ELMo_k = γ Σ_j softmax(w)_j h_kj")
+            raise Wrong("the first half (x_k) is right; the second half differs from γ Σ_j softmax(w)_j h_kj")
+        raise Wrong("the result differs from [x_k; γ Σ_j softmax(w)_j h_kj]")
+    if not out.requires_grad:
+        raise Wrong("no gradient flows through your result at all: only the biLM is frozen; x, w and γ are "
+                    "learned with the task (did you compute it under torch.no_grad()?)")
+    out.sum().backward()
+    if layers.grad is not None and layers.grad.abs().sum() > 0:
+        raise Wrong("gradients flow into the biLM's layers: ELMo keeps the biLM frozen while the task trains. "
+                    "Detach the layers (w and γ are still learned)")
+    if w.grad is None or gamma.grad is None or w.grad.abs().sum() == 0:
+        raise Wrong("no gradient reaches w or γ: the mix is learned with the task, so detach the biLM's layers "
+                    "only, not the weights")
+    if x.grad is None or x.grad.abs().sum() == 0:
+        raise Wrong("no gradient reaches x: the task's own word vectors are trained with the task; detach only "
+                    "the biLM's layers")
+
+
+@check_elmo_task_input.reference
+def elmo_task_input(x, layers, w, gamma):
+    """x (B, T, D0) the task's word vectors, layers (L, B, T, D) from the biLM -> [x_k; ELMo_k] (B, T, D0 + D)."""
+    elmo = scalar_mix(layers.detach(), w, gamma)  # the biLM is frozen: no gradient into it; w and γ learn
+    return torch.cat([x, elmo], dim=-1)
+
+
+# --------------------------------------------------------------------------------------------- questions
+question(
+    "elmo_vectors_per_token", 5,
+    "With L = 2 the biLM computes, for every token, the token layer x_k (shared by both directions) and a "
+    "forward and a backward state in each of the 2 LSTM layers: 2L + 1 = 5 vectors. ELMo concatenates each "
+    "layer's forward and backward states, which leaves L + 1 = 3 representations h_k0, h_k1, h_k2.",
+    mistakes={3: "that is L + 1, the count after each layer's forward and backward states are concatenated; "
+                 "the question counts them apart",
+              4: "you left out the token layer x_k (layer 0), which both directions share",
+              6: "the token layer x_k is shared by both directions: count it once",
+              2: "each of the 2 layers has a forward and a backward state, and there is the token layer too"})
+
+question(
+    "token_layer_weight", "a",
+    "The token layer gives every `bank` the same vector, so it carries nothing for the sense; the far-cue mix "
+    "puts almost no weight on it and most on the top layer, which carried the cue the longest way. For the "
+    "part of speech, layers 1 and 2 both solve the task perfectly, so the loss does not care how the weight "
+    "is spread, and some of it stays on the token layer.",
+    choices={"a": "the part-of-speech task", "b": "the far-cue sense task", "c": "both about the same"},
+    mistakes={"b": "for `bank` the token layer is one vector whatever the sense: what would weight on it buy?",
+              "c": "one task has a reason to move weight away from the token layer; the other barely does"})
+
+question(
+    "static_few_labels", "a",
+    "The token layer gives `watch` one vector whether it is a noun or a verb, so a classifier on it can at "
+    "best learn which part of speech each word has more often, and every one of these words is a noun about "
+    "as often as a verb: a coin toss, however many labels it gets. More labels help a model only if its "
+    "features carry the answer.",
+    choices={"a": "near chance (about 0.5)", "b": "about 0.75", "c": "above 0.95, like ELMo"},
+    mistakes={"b": "more labels cannot make up for features that are the same for the noun and the verb",
+              "c": "layer 0 sees each word alone: does `watch` alone say whether it is a noun?"})
