@@ -10,11 +10,12 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .utils import setup, pick_device, show_source  # noqa: E402
-from .registry import pretrained, register  # noqa: E402
+from .utils import seed  # noqa: E402
+from .zoo import pretrained, register  # noqa: E402
 
-__all__ = ["__version__", "setup", "pick_device", "show_source", "pretrained", "register"]
+__all__ = ["__version__", "setup", "pick_device", "show_source", "pretrained", "register", "seed"]
 
-_SUBMODULES = {"data", "models", "train", "viz", "probe", "widgets", "exercises", "rlhf", "bench", "registry"}
+_SUBMODULES = {"data", "models", "train", "viz", "probe", "widgets", "exercises", "rlhf", "bench", "zoo", "seeds"}
 
 
 def __getattr__(name):

@@ -1,4 +1,4 @@
-"""lmnotes.setup, show_source, the pretrained-model registry and the exercise framework."""
+"""lmnotes.setup, show_source and the exercise framework (the model zoo: tests/test_zoo.py)."""
 import random
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import lmnotes
-from lmnotes import exercises, registry
+from lmnotes import exercises
 
 
 def test_setup_seeds_everything_and_returns_a_device(capsys):
@@ -30,34 +30,6 @@ def test_show_source_prints_code(capsys):
     assert "def setup" in capsys.readouterr().out
     with pytest.raises(TypeError):
         lmnotes.show_source(3)
-
-
-def test_registry_trains_once_caches_and_separates_configs(tmp_path, monkeypatch):
-    monkeypatch.setenv("LMNOTES_CACHE", str(tmp_path))
-    calls = []
-
-    @lmnotes.register("test-linear", config={"width": 3, "seed": 0})
-    def build(config):
-        calls.append(config)
-        torch.manual_seed(config["seed"])
-        return torch.nn.Linear(config["width"], 1), {"vocab": ["a"]}
-
-    m1, tok = lmnotes.pretrained("test-linear")
-    assert len(calls) == 1 and tok == {"vocab": ["a"]}
-    registry._MEMORY.clear()  # a new process: comes from disk, not retrained
-    m2, _ = lmnotes.pretrained("test-linear")
-    assert len(calls) == 1
-    assert torch.equal(m1.weight, m2.weight)
-    m2.weight.data.zero_()  # callers get a copy: the cached model stays pristine
-    m3, _ = lmnotes.pretrained("test-linear")
-    assert not torch.equal(m3.weight, m2.weight)
-    m4, _ = lmnotes.pretrained("test-linear", width=5)
-    assert len(calls) == 2 and m4.weight.shape == (1, 5)
-    assert list(tmp_path.glob("*.tmp")) == []
-    with pytest.raises(ValueError, match="no config entries"):
-        lmnotes.pretrained("test-linear", depth=2)
-    with pytest.raises(KeyError, match="no pretrained model called"):
-        lmnotes.pretrained("no-such-model")
 
 
 def test_exercise_framework_reports_what_is_wrong(capsys):

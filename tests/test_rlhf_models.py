@@ -189,4 +189,4 @@ def test_adaptive_kl_controller_in_the_trainer(lm, reward_model):
 def test_the_reward_model_is_registered():
     import lmnotes
 
-    assert "reward-world" in lmnotes.registry.available()
+    assert "reward-world" in lmnotes.zoo.available()

@@ -312,21 +312,79 @@ class Tokenizer:
     def _load_extra_state(self, state: dict) -> None:
         pass
 
+    def to_dict(self) -> dict:
+        """The tokenizer as plain JSON data: ``{"format", "version", "class", "vocab", ...}``.
+
+        Example: ``json.dumps(tok.to_dict())``
+        """
+        self._check_trained()
+        return {
+            "format": _FILE_FORMAT,
+            "version": _FILE_VERSION,
+            "class": type(self).__name__,
+            "vocab": list(self.vocab),
+            **self._extra_state(),
+        }
+
+    def to_json(self) -> str:
+        """The tokenizer as a JSON string (what :meth:`save` writes).
+
+        Example: ``Tokenizer.from_json(tok.to_json()) == tok``
+        """
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_dict(cls, state, source: str = "this data") -> Tokenizer:
+        """Rebuild a tokenizer from :meth:`to_dict`'s data; returns an instance of the class
+        it was saved from (``Tokenizer.from_dict`` works for every kind). Only tokenizer
+        classes defined in code can be named; the data is never run.
+
+        Example: ``tok = Tokenizer.from_dict(json.load(open("bpe.json")))``
+        """
+        not_ours = f"{source} is not a tokenizer saved by lmnotes (Tokenizer.save writes one)"
+        if not isinstance(state, dict) or state.get("format") != _FILE_FORMAT:
+            raise ValueError(not_ours)
+        if state.get("version") != _FILE_VERSION:
+            raise ValueError(f"{source} has tokenizer file version {state.get('version')}; "
+                             f"this lmnotes reads version {_FILE_VERSION}")
+        kind = Tokenizer._subclasses.get(state.get("class"))
+        if kind is None:
+            raise ValueError(f"{not_ours}: unknown class {state.get('class')!r}")
+        if not issubclass(kind, cls):
+            raise ValueError(f"{source} holds a {kind.__name__}, not a {cls.__name__}; "
+                             "use Tokenizer.load to read any kind")
+        vocab = state.get("vocab")
+        if not isinstance(vocab, list) or vocab[: len(SPECIAL_TOKENS)] != SPECIAL_TOKENS:
+            raise ValueError(f"{not_ours}: its vocab does not start with the special tokens {SPECIAL_TOKENS}")
+        if not all(isinstance(t, str) for t in vocab):
+            raise ValueError(f"{not_ours}: its vocab holds something other than strings")
+        tok = kind()
+        tok._set_vocab(vocab[len(SPECIAL_TOKENS):])
+        tok._load_extra_state(state)
+        tok.trained = True
+        return tok
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "this JSON") -> Tokenizer:
+        """Rebuild a tokenizer from :meth:`to_json`'s string.
+
+        Example: ``Tokenizer.from_json(tok.to_json()) == tok``
+        """
+        try:
+            state = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{source} is not a tokenizer saved by lmnotes (Tokenizer.save writes one): "
+                             f"it is not JSON ({err})") from None
+        return cls.from_dict(state, source)
+
     def save(self, path: str | os.PathLike) -> None:
         """Write the tokenizer to ``path`` as JSON (readable in any text editor).
 
         Example: ``tok.save("bpe.json"); Tokenizer.load("bpe.json")``
         """
-        self._check_trained()
-        state = {
-            "format": _FILE_FORMAT,
-            "version": _FILE_VERSION,
-            "class": type(self).__name__,
-            "vocab": self.vocab,
-            **self._extra_state(),
-        }
+        text = self.to_json()
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(state, f, ensure_ascii=False, indent=1)
+            f.write(text)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Tokenizer:
@@ -335,31 +393,14 @@ class Tokenizer:
 
         Example: ``tok = Tokenizer.load("bpe.json")  # a BPETokenizer``
         """
-        not_ours = f"{os.fspath(path)!r} is not a tokenizer saved by lmnotes (Tokenizer.save writes one)"
+        source = repr(os.fspath(path))
         try:
             with open(path, encoding="utf-8") as f:
-                state = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"{not_ours}: it is not JSON ({err})") from None
-        if not isinstance(state, dict) or state.get("format") != _FILE_FORMAT:
-            raise ValueError(not_ours)
-        if state.get("version") != _FILE_VERSION:
-            raise ValueError(f"{os.fspath(path)!r} has tokenizer file version {state.get('version')}; "
-                             f"this lmnotes reads version {_FILE_VERSION}")
-        kind = Tokenizer._subclasses.get(state.get("class"))
-        if kind is None:
-            raise ValueError(f"{not_ours}: unknown class {state.get('class')!r}")
-        if not issubclass(kind, cls):
-            raise ValueError(f"{os.fspath(path)!r} holds a {kind.__name__}, not a {cls.__name__}; "
-                             "use Tokenizer.load to read any kind")
-        vocab = state.get("vocab")
-        if not isinstance(vocab, list) or vocab[: len(SPECIAL_TOKENS)] != SPECIAL_TOKENS:
-            raise ValueError(f"{not_ours}: its vocab does not start with the special tokens {SPECIAL_TOKENS}")
-        tok = kind()
-        tok._set_vocab(vocab[len(SPECIAL_TOKENS):])
-        tok._load_extra_state(state)
-        tok.trained = True
-        return tok
+                text = f.read()
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{source} is not a tokenizer saved by lmnotes (Tokenizer.save writes one): "
+                             f"it is not JSON ({err})") from None
+        return cls.from_json(text, source)
 
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and self.vocab == other.vocab and self._extra_state() == other._extra_state()

@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..registry import register
+from ..zoo import register
 from ..utils import pick_device
 from .transformer import Block
 

@@ -25,6 +25,7 @@ Example::
 """
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -146,6 +147,47 @@ class ELMoTokenizer:
     def __repr__(self):
         return (f"ELMoTokenizer({self.vocab_size} words, {len(self.chars)} characters, "
                 f"max_word_len={self.max_word_len})")
+
+    def to_json(self) -> str:
+        """The tokenizer as JSON: its character set, word length and word vocabulary.
+
+        Example: ``ELMoTokenizer.from_json(tok.to_json())``
+        """
+        return json.dumps({"format": "lmnotes-elmo-tokenizer", "version": 1, "max_word_len": self.max_word_len,
+                           "chars": self.chars, "words": self.words.to_dict()}, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "this JSON") -> ELMoTokenizer:
+        """Rebuild a tokenizer from :meth:`to_json`'s string. Example: ``ELMoTokenizer.from_json(s)``"""
+        try:
+            state = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{source} is not an ELMoTokenizer saved by lmnotes: it is not JSON ({err})") from None
+        if not isinstance(state, dict) or state.get("format") != "lmnotes-elmo-tokenizer" or state.get("version") != 1:
+            raise ValueError(f"{source} is not an ELMoTokenizer saved by lmnotes (ELMoTokenizer.save writes one)")
+        chars = state.get("chars")
+        if not isinstance(chars, list) or not all(isinstance(c, str) and len(c) == 1 for c in chars):
+            raise ValueError(f"{source}: 'chars' must be a list of single characters")
+        tok = cls(state.get("max_word_len"))
+        tok.words = WordTokenizer.from_dict(state.get("words"), f"{source} (its word vocabulary)")
+        tok.chars = chars
+        tok._char_id = {c: i + cls.n_special_chars for i, c in enumerate(chars)}
+        return tok
+
+    def save(self, path) -> None:
+        """Write the tokenizer to ``path`` as JSON. Example: ``tok.save("elmo-tok.json")``"""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.to_json())
+
+    @classmethod
+    def load(cls, path) -> ELMoTokenizer:
+        """Read a tokenizer written by :meth:`save`. Example: ``ELMoTokenizer.load("elmo-tok.json")``"""
+        with open(path, encoding="utf-8") as f:
+            return cls.from_json(f.read(), repr(str(path)))
+
+    def __eq__(self, other) -> bool:
+        return (type(other) is type(self) and self.max_word_len == other.max_word_len
+                and self.chars == other.chars and self.words == other.words)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,8 +680,8 @@ def pretrain(config: dict, progress: bool = True):
     return model.cpu().eval(), tok
 
 
-try:  # registering needs the package's registry; importing this module alone must not fail without it
-    from ..registry import register
+try:  # registering needs the package's zoo; importing this module alone must not fail without it
+    from ..zoo import register
 
     register("elmo-world", config=ELMO_WORLD)(pretrain)
 except ImportError:  # pragma: no cover

@@ -604,7 +604,7 @@ def _build_world_gpt(config: dict):
     return model, tok
 
 
-from ..registry import register as _register  # noqa: E402
+from ..zoo import register as _register  # noqa: E402
 from ..data import world  # noqa: E402
 
 _register("gpt-world", config=WORLD_CONFIG)(_build_world_gpt)

@@ -241,7 +241,7 @@ def build_reward_model(config: dict):
     held-out pairwise accuracy and the labeller's ceiling on the same pairs.
     Example: ``rm, tok = lmnotes.pretrained("reward-world")``
     """
-    from lmnotes.registry import pretrained
+    from lmnotes.zoo import pretrained
 
     from .labeller import preference_data
 
@@ -257,6 +257,6 @@ def build_reward_model(config: dict):
     return rm.eval(), tok
 
 
-from lmnotes.registry import register as _register  # noqa: E402
+from lmnotes.zoo import register as _register  # noqa: E402
 
 _register("reward-world", config=REWARD_CONFIG)(build_reward_model)
