@@ -94,3 +94,59 @@ def test_solution_renders_collapsed():
     html = exercises.solution("mask_tokens")._repr_html_()
     assert html.startswith("<details>") and "def mask_tokens" in html
     random.seed(0)
+
+
+def _expected_layer_clipped(acc):
+    gains = [max(0.0, a - b) for a, b in zip(acc[1:], acc[:-1])]
+    return sum((i + 1) * g for i, g in enumerate(gains)) / sum(gains)
+
+
+def test_expected_layer_reference_matches_a_hand_computation():
+    fn = exercises.reference("expected_layer")
+    # gains 0.4, 0.05, 0 (a loss, clipped), 0.06 -> (0.4 + 0.1 + 0.24) / 0.51
+    assert abs(fn([0.5, 0.9, 0.95, 0.93, 0.99]) - 0.74 / 0.51) < 1e-9
+    assert run_check("expected_layer", _expected_layer_clipped)[0] == "correct"
+
+
+def test_expected_layer_without_clipping():
+    def wrong(acc):
+        gains = [a - b for a, b in zip(acc[1:], acc[:-1])]
+        return sum((i + 1) * g for i, g in enumerate(gains)) / sum(gains)
+
+    status, msg = run_check("expected_layer", wrong)
+    assert status == "wrong" and "clip the gains at 0" in msg
+
+
+def test_expected_layer_off_by_one():
+    def wrong(acc):
+        gains = [max(0.0, a - b) for a, b in zip(acc[1:], acc[:-1])]
+        return sum(i * g for i, g in enumerate(gains)) / sum(gains)
+
+    status, msg = run_check("expected_layer", wrong)
+    assert status == "wrong" and "one too low" in msg
+
+
+def test_expected_layer_weighted_by_accuracy():
+    status, msg = run_check("expected_layer", lambda acc: sum(i * a for i, a in enumerate(acc)) / sum(acc))
+    assert status == "wrong" and "weighted each layer by its accuracy" in msg
+
+
+def test_expected_layer_best_layer():
+    status, msg = run_check("expected_layer", lambda acc: acc.index(max(acc)))
+    assert status == "wrong" and "returned one layer" in msg
+
+
+def test_bert_questions():
+    assert run_check("mask_share", 0.12)[0] == "correct"
+    for value, words in ((0.15, "share of tokens picked"), (0.8, "PICKED tokens"), (0.135, "random replacements")):
+        status, msg = run_check("mask_share", value)
+        assert status == "wrong" and words in msg, msg
+    assert run_check("sentiment_pretraining", "b")[0] == "correct"
+    status, msg = run_check("sentiment_pretraining", "a")
+    assert status == "wrong" and "different blanks" in msg
+
+
+def test_hints_do_not_spell_out_the_code():
+    for name in NAMES:
+        hint = exercises.EXERCISES[name].hint
+        assert "F.cross_entropy(" not in hint and "torch.cumsum" not in hint and "rng.randrange" not in hint, hint

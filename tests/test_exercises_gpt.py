@@ -91,3 +91,57 @@ def test_cached_step_wrong_order():
 
     s, msg = status("cached_attention_step", wrong)
     assert s == "wrong" and "old ones followed by the new" in msg
+
+
+PROMPT, ANSWER, BOS, EOS = [21, 22, 23, 8, 9], [31, 32], 5, 6
+
+
+def test_instruction_example_reference():
+    inputs, targets = reference("instruction_example")(PROMPT, ANSWER, BOS, EOS)
+    assert inputs == [BOS] + PROMPT + ANSWER and targets == [-100] * 5 + ANSWER + [EOS]
+    assert status("instruction_example", reference("instruction_example"))[0] == "correct"
+
+
+def _ids(p, a, bos, eos):
+    return [bos] + p + a + [eos]
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], _ids(p, a, bos, eos)[1:]), "trained to write the prompt"),
+    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * (len(p) + 1) + a), "not shifted"),
+    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * (len(p) + 1) + a[1:] + [eos]),
+     "first answer token is never predicted"),
+    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * (len(p) - 1) + [p[-1]] + a + [eos]),
+     "one prompt token is still a target"),
+    (lambda p, a, bos, eos: (_ids(p, a, bos, eos), [-100] * len(p) + a + [eos, -100]), "drop the last token"),
+    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * len(p) + a + [-100]), "[EOS]"),
+    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * len(p) + a), "one entry per position"),
+])
+def test_instruction_example_mistakes(wrong, words):
+    s, msg = status("instruction_example", wrong)
+    assert s == "wrong" and words in msg, msg
+
+
+def test_instruction_example_agrees_with_the_package():
+    """The exercise's targets are the ones `instruction_batches` trains on."""
+    from lmnotes.data import WordTokenizer
+    try:
+        from lmnotes.recipes.gpt import instruction_batches
+    except ImportError:
+        from lmnotes.models.gpt import instruction_batches
+
+    row = {"prompt": "is a robin a bird ?", "answer": "yes", "text": "is a robin a bird ? answer : yes"}
+    tok = WordTokenizer().train([row["text"]])
+    x, y, m = instruction_batches([row], tok, batch_size=1)(0)
+    prompt = tok.encode(row["prompt"] + " answer :")
+    inputs, targets = reference("instruction_example")(prompt, tok.encode(row["answer"]), tok.bos_id, tok.eos_id)
+    assert x[0].tolist() == inputs and y[0].tolist() == targets
+
+
+def test_gpt_questions():
+    assert status("temperature_truth", "c")[0] == "correct"
+    s, msg = status("temperature_truth", "a")
+    assert s == "wrong" and "unlikely words" in msg
+    assert status("multitask_vs_specialists", "a")[0] == "correct"
+    s, msg = status("multitask_vs_specialists", "b")
+    assert s == "wrong" and "a fifth of the steps" in msg

@@ -1,4 +1,5 @@
-"""Exercises of the BERT chapter: masking, segment ids, next-sentence pairs, the pretraining loss."""
+"""Exercises of the BERT chapter: masking, segment ids, next-sentence pairs, the pretraining loss, the expected
+layer of a probing curve; questions on the masking rates and on what pretraining buys sentiment."""
 from __future__ import annotations
 
 import random
@@ -6,7 +7,7 @@ import random
 import torch
 import torch.nn.functional as F
 
-from . import Wrong, exercise
+from . import Wrong, exercise, question
 
 CLS, SEP, PAD, MASK = 2, 3, 0, 4
 SPECIALS = (0, 1, 2, 3, 4, 5, 6)
@@ -27,8 +28,8 @@ def _sample_batch(B=400, T=40, vocab=300, seed=0):
     return ids
 
 
-@exercise("mask_tokens", hint="draw one uniform number per token for 'picked?' (< 0.15), never pick ids in "
-          "special_ids, then a second number per picked token: < 0.8 -> [MASK], < 0.9 -> random, else keep.")
+@exercise("mask_tokens", hint="two random decisions per token: is it picked (15%, and never a special token), and "
+          "if so, what becomes of it (80 / 10 / 10). The labels remember what stood at the picked positions.")
 def check_mask_tokens(fn):
     vocab = 300
     ids = _sample_batch(vocab=vocab)
@@ -89,8 +90,8 @@ def mask_tokens(input_ids, mask_id, vocab_size, special_ids):
 # ------------------------------------------------------------------ 2. segment ids
 
 
-@exercise("segment_ids", hint="a position is in segment 1 when at least one [SEP] comes before it "
-          "(torch.cumsum of (ids == sep_id) shifted by one), and it is not padding.")
+@exercise("segment_ids", hint="a position is in segment 1 once a [SEP] has been passed before it; a running count "
+          "of the [SEP]s so far tells you that. Padding stays 0.")
 def check_segment_ids(fn):
     ids = torch.tensor([[CLS, 11, 12, SEP, 13, 14, 15, SEP, PAD, PAD],
                         [CLS, 11, SEP, 12, SEP, PAD, PAD, PAD, PAD, PAD],
@@ -124,8 +125,8 @@ def segment_ids(input_ids, sep_id, pad_id):
 # ------------------------------------------------------------------ 3. next-sentence pairs
 
 
-@exercise("nsp_example", hint="with is_random, pick a document index other than d (rng.randrange, then skip d) "
-          "and a sentence from it; label 1 means 'B is random', 0 means 'B follows A'.")
+@exercise("nsp_example", hint="a random B must come from a document other than A's, drawn with rng so the pairs "
+          "are reproducible; label 1 means 'B is random', 0 means 'B follows A'.")
 def check_nsp_example(fn):
     docs = [[f"d{d}s{i}" for i in range(4)] for d in range(6)]
     a, b, label = fn(docs, 2, 1, False, random.Random(0))
@@ -176,8 +177,9 @@ def _loss_inputs(seed=0):
     return mlm_logits, nsp_logits, labels, nsp
 
 
-@exercise("pretraining_loss", hint="F.cross_entropy(mlm_logits.view(-1, V), mlm_labels.view(-1), ignore_index=-100) "
-          "averages over the masked positions only; add F.cross_entropy(nsp_logits, nsp_labels).")
+@exercise("pretraining_loss", hint="two tasks, two mean losses, one sum. The masked-LM mean runs over the picked "
+          "positions only: find out how F.cross_entropy can skip the positions labelled -100, and which shapes "
+          "it expects.")
 def check_pretraining_loss(fn):
     args = _loss_inputs()
     mlm_logits, nsp_logits, labels, nsp = args
@@ -212,3 +214,75 @@ def pretraining_loss(mlm_logits, nsp_logits, mlm_labels, nsp_labels):
     V = mlm_logits.shape[-1]
     mlm = F.cross_entropy(mlm_logits.reshape(-1, V), mlm_labels.reshape(-1), ignore_index=-100)
     return mlm + F.cross_entropy(nsp_logits, nsp_labels)
+
+
+# ------------------------------------------------------------------ 5. the expected layer of a probing curve
+
+
+def _expected(acc, clip=True, first=1):
+    gains = [a - b for a, b in zip(acc[1:], acc[:-1])]
+    if clip:
+        gains = [max(0.0, g) for g in gains]
+    return sum((layer + first) * g for layer, g in enumerate(gains)) / sum(gains)
+
+
+@exercise("expected_layer", hint="weight each layer by what it adds over the layer below it (nothing if it loses "
+          "accuracy), and average the layer numbers with those weights")
+def check_expected_layer(fn):
+    cases = ([0.5, 0.9, 0.95, 0.93, 0.99], [0.6, 0.55, 0.9], [0.5, 0.5, 0.6, 0.9, 0.92])
+    for acc in cases:
+        got = fn(list(acc))
+        try:
+            got = float(got)
+        except (TypeError, ValueError):
+            raise Wrong(f"return one number, got {type(got).__name__}") from None
+        want = _expected(acc)
+        if abs(got - want) < 1e-6:
+            continue
+        if abs(got - _expected(acc, clip=False)) < 1e-6:
+            raise Wrong(f"for accuracies {acc} a layer loses accuracy, and your expectation lets that loss count "
+                        "against it; a layer adds max(0, a_l - a_(l-1)): clip the gains at 0")
+        if abs(got - _expected(acc, first=0)) < 1e-6:
+            raise Wrong("your layer numbers are one too low: Δ_1 = a_1 - a_0 is the gain OF layer 1 over the "
+                        "embeddings (layer 0), so it is weighted by 1")
+        weighted_acc = sum(layer * a for layer, a in enumerate(acc)) / sum(acc)
+        if abs(got - weighted_acc) < 1e-6:
+            raise Wrong("you weighted each layer by its accuracy; weight it by what it ADDS over the layer below, "
+                        "so that a property read off early is not credited to every later layer")
+        gains = [a - b for a, b in zip(acc[1:], acc[:-1])]
+        if abs(got - (acc.index(max(acc)))) < 1e-6 or abs(got - (1 + gains.index(max(gains)))) < 1e-6:
+            raise Wrong(f"for accuracies {acc} you returned one layer (the best, or the one with the largest gain); "
+                        "the expected layer averages the layer numbers, weighted by the gains")
+        raise Wrong(f"for accuracies {acc} (embeddings first) the expected layer is {want:.4f}, yours is {got:.4f}")
+
+
+@check_expected_layer.reference
+def expected_layer(accuracies):
+    """[a_0 (embeddings), a_1, ..., a_L] -> Σ_l l Δ_l / Σ_l Δ_l with Δ_l = max(0, a_l - a_(l-1))."""
+    a = list(accuracies)
+    gains = [max(0.0, a[layer] - a[layer - 1]) for layer in range(1, len(a))]  # what each layer adds
+    return sum(layer * g for layer, g in zip(range(1, len(a)), gains)) / sum(gains)
+
+
+# ------------------------------------------------------------------ questions
+
+question(
+    "mask_share", 0.12,
+    "15% of the ordinary tokens are picked, and 80% of those become [MASK]: 0.15 × 0.8 = 0.12. Another 1.5% "
+    "become a random token and 1.5% stay as they are, yet all 15% are predicted.",
+    tol=0.005,
+    mistakes={0.15: "that is the share of tokens picked; only 80% of the picked ones become [MASK]",
+              0.8: "that is the share of the PICKED tokens; the question asks about all ordinary tokens",
+              0.135: "that counts the random replacements too; a random token is not [MASK]",
+              0.015: "that is the share replaced by a random token (or the share kept as it is)"})
+
+question(
+    "sentiment_pretraining", "b",
+    "Masked language modelling learns which words can fill a blank, and `great` and `awful` fill the same "
+    "blanks (`the show was ...`), so pretraining has little reason to tell them apart; and the pooled [CLS] "
+    "vector was trained by next-sentence prediction to say what a pair is about, not whether it is praise. "
+    "A pretrained encoder helps a task to the extent that its pretraining needed the same information.",
+    choices={"a": "yes: the pretrained encoder is clearly better, as on tagging",
+             "b": "no: the freshly initialised network is at least as good"},
+    mistakes={"a": "ask what masked language modelling needs to know about `great` and `awful`: do they fill "
+                   "different blanks?"})

@@ -1,4 +1,5 @@
-"""Exercises for "Generative language models": the causal mask, top-p filtering, one cached decoding step."""
+"""Exercises for "Generative language models": the causal mask, top-p filtering, one cached decoding step, the
+targets of an instruction (loss on the answer only); questions on temperature and on multitask training."""
 from __future__ import annotations
 
 import math
@@ -6,11 +7,11 @@ import math
 import torch
 import torch.nn.functional as F
 
-from . import Wrong, exercise
+from . import Wrong, exercise, question
 
 
-@exercise("causal_mask", hint="position i may look at positions j <= i: that is the lower triangle, diagonal "
-                              "included (torch.tril)")
+@exercise("causal_mask", hint="row i is the query: it may look at the columns j that are not in its future, "
+                              "itself included. Which triangle of the matrix is that?")
 def check_causal_mask(fn):
     for T in (1, 4, 7):
         got = fn(T)
@@ -39,8 +40,9 @@ def causal_mask(T):
     return torch.ones(T, T, dtype=torch.bool).tril()  # row i (query) sees columns j <= i
 
 
-@exercise("top_p_filter", hint="sort the probabilities in decreasing order; keep a token when the mass of the "
-                               "tokens before it is still below p; map the decision back to the original order")
+@exercise("top_p_filter", hint="think of the tokens from the most to the least likely: a token belongs to the "
+                               "nucleus while the tokens more likely than it have not yet reached p. The answer "
+                               "must come back in the original token order")
 def check_top_p_filter(fn):
     cases = [([0.1, 0.5, 0.3, 0.1], 0.45, [False, True, False, False]),
              ([0.1, 0.5, 0.3, 0.1], 0.7, [False, True, True, False]),
@@ -89,9 +91,9 @@ def _attention(q, k, v):
     return F.softmax(att, dim=-1) @ v
 
 
-@exercise("cached_attention_step", hint="concatenate the new key and value to the cached ones along the position "
-                                        "dimension (dim=2) first; the new query may look at every position, its "
-                                        "own included, so no mask is needed")
+@exercise("cached_attention_step", hint="the newest token attends to every earlier position and to itself: where "
+                                        "must its own key and value be before attention is computed? And is there "
+                                        "any future it could see?")
 def check_cached_attention_step(fn):
     g = torch.Generator().manual_seed(0)
     B, nh, T, hs = 2, 3, 6, 8
@@ -129,3 +131,80 @@ def cached_attention_step(q, k_new, v_new, k_cache, v_cache):
     V = torch.cat([v_cache, v_new], dim=2)
     att = q @ K.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, nh, 1, t + 1): the newest token sees everything
     return torch.softmax(att, dim=-1) @ V, K, V
+
+
+# ------------------------------------------------------------------------------- the targets of an instruction
+_BOS, _EOS, _IGN = 5, 6, -100
+
+
+@exercise("instruction_example", hint="the model reads [BOS] prompt answer and predicts, at each position, the "
+                                      "token after it; only the predictions of the answer's tokens, and of the end, "
+                                      "should count")
+def check_instruction_example(fn):
+    prompt, answer = [21, 22, 23, 8, 9], [31, 32]  # `is a robin a bird ? answer :` and `yes` (ids)
+    out = fn(list(prompt), list(answer), _BOS, _EOS)
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise Wrong("return a pair (inputs, targets)")
+    inputs, targets = (list(map(int, torch.as_tensor(x).tolist())) for x in out)
+    ids = [_BOS] + prompt + answer + [_EOS]
+    want_in, want_tg = instruction_example(prompt, answer, _BOS, _EOS)
+    if len(inputs) != len(targets):
+        raise Wrong(f"inputs and targets must have one entry per position; yours have {len(inputs)} and "
+                    f"{len(targets)}")
+    if inputs == ids:
+        raise Wrong("the inputs end with [EOS], but nothing comes after [EOS] to predict: the inputs drop the "
+                    "last token")
+    if inputs != want_in:
+        raise Wrong(f"the model reads [BOS], the prompt and the answer: inputs {want_in}, yours are {inputs}")
+    if targets == want_tg:
+        return
+    if _IGN not in targets:
+        raise Wrong("every target is a real token, so the model is also trained to write the prompt; set the "
+                    "targets of the prompt's positions to -100 so the loss is on the answer only")
+    unshifted = [_IGN] * (len(prompt) + 1) + answer
+    if targets == unshifted or targets[len(prompt) + 1:] == answer:
+        raise Wrong("your targets are not shifted: target t is the token AFTER input t, so the position of the "
+                    "last prompt token (`:`) must predict the first answer token")
+    if targets == [_IGN] * (len(prompt) + 1) + answer[1:] + [_EOS]:
+        raise Wrong("the first answer token is never predicted: the position of the last prompt token (`:`) "
+                    "predicts it, so its target must count")
+    if targets == [_IGN] * (len(prompt) - 1) + [prompt[-1]] + answer + [_EOS]:
+        raise Wrong("one prompt token is still a target: the position before the last prompt token predicts "
+                    "the prompt, not the answer; mask it too")
+    if targets[-1] != _EOS:
+        raise Wrong("the last target must be [EOS]: the model learns to stop after its answer")
+    raise Wrong(f"for prompt {prompt} and answer {answer} the targets should be {want_tg}, yours are {targets}")
+
+
+@check_instruction_example.reference
+def instruction_example(prompt_ids, answer_ids, bos_id, eos_id):
+    """-> (inputs, targets): the model reads [BOS] prompt answer; target t is token t + 1, -100 on the prompt."""
+    ids = [bos_id] + prompt_ids + answer_ids + [eos_id]
+    inputs = ids[:-1]  # nothing comes after [EOS]
+    targets = [-100] * len(prompt_ids) + answer_ids + [eos_id]  # the prompt's next tokens are not learned
+    return inputs, targets
+
+
+# ------------------------------------------------------------------------------------------------- questions
+question(
+    "temperature_truth", "c",
+    "Dividing the logits by a temperature above 1 flattens the distribution: words from the tail (`a robin is "
+    "a reptile .`) are drawn more often, so more of the stated facts are false, and at T = 2 many samples are "
+    "not sentences at all. A low temperature concentrates the samples on the words the model finds likely, "
+    "which here are mostly true.",
+    choices={"a": "it rises", "b": "it stays about the same", "c": "it falls"},
+    mistakes={"a": "a higher temperature gives the unlikely words more probability: are they more often true?",
+              "b": "the temperature changes which words are drawn; are the tail's words as often right as the "
+                   "head's?"})
+
+question(
+    "multitask_vs_specialists", "a",
+    "With the same data and the same total number of steps, the one multitask model learns the words and the "
+    "format `... answer : <word>` once for all five tasks, and each task's steps also train what the others "
+    "share; each specialist has to learn all of it alone, in a fifth of the steps.",
+    choices={"a": "the one multitask model is more accurate on average",
+             "b": "the five specialists are more accurate on average",
+             "c": "about the same"},
+    mistakes={"b": "each specialist sees only its own task, for a fifth of the steps; what do the five tasks "
+                   "have in common that one model could learn once?",
+              "c": "the budgets are equal, but is what the tasks share learned once or five times?"})

@@ -1,9 +1,10 @@
-"""Exercises for "The world": counting, unknown words, and one step of byte-pair encoding."""
+"""Exercises for "The world": counting, unknown words, one step of byte-pair encoding; a question on which
+tokenizer loses an unseen word."""
 from __future__ import annotations
 
 from collections import Counter
 
-from . import Wrong, exercise
+from . import Wrong, exercise, question
 
 _SENTS = [["the", "robin", "can", "fly", "."], ["a", "robin", "is", "a", "bird", "."], ["the", "bank", "was", "old", "."]]
 _TAGS = [["DET", "NOUN", "AUX", "VERB", "PUNCT"], ["DET", "NOUN", "AUX", "DET", "NOUN", "PUNCT"],
@@ -57,7 +58,8 @@ def unk_rate(sentences, vocab):
     return sum(w not in vocab for w in words) / len(words)
 
 
-@exercise("bpe_merge", hint="walk left to right; when the pair starts at i, emit the new symbol and jump to i + 2")
+@exercise("bpe_merge", hint="scan left to right; once two symbols have been merged, neither of them can take "
+                            "part in another merge in the same pass")
 def check_bpe_merge(fn):
     cases = [
         (["t", "h", "e"], ("t", "h"), "th", ["th", "e"]),
@@ -86,3 +88,15 @@ def bpe_merge(symbols, pair, new):
             out.append(symbols[i])
             i += 1
     return out
+
+
+question(
+    "unseen_word", "b",
+    "The word tokenizer knows only the words it was trained on, so `zebra` becomes [UNK] and is lost for good. "
+    "The character tokenizer has seen every letter of `zebra` in other words and spells it out; BPE falls back "
+    "to the pieces it knows, down to single characters, and gives the word back too.",
+    choices={"a": "characters", "b": "words", "c": "byte-pair encoding", "d": "all three"},
+    mistakes={"a": "z, e, b, r and a all occur in the world's words: what would the character tokenizer not know?",
+              "c": "BPE starts from characters and only merges them; a word it never saw splits into smaller "
+                   "pieces it knows",
+              "d": "only one of the three has a vocabulary of whole words"})
