@@ -282,7 +282,7 @@ question(
     "blanks (`the show was ...`), so pretraining has little reason to tell them apart; and the pooled [CLS] "
     "vector was trained by next-sentence prediction to say what a pair is about, not whether it is praise. "
     "A pretrained encoder helps a task to the extent that its pretraining needed the same information.",
-    choices={"a": "yes: the pretrained encoder is clearly better, as on tagging",
+    choices={"a": "yes: the pretrained encoder is clearly better",
              "b": "no: the freshly initialised network is at least as good"},
     mistakes={"a": "ask what masked language modelling needs to know about `great` and `awful`: do they fill "
                    "different blanks?"})
