@@ -16,7 +16,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.lmnotes-installed
 VENDOR_STAMP := $(VENDOR)/.fetched
 
-.PHONY: install book test clean
+.PHONY: install book test seeds clean
 
 install: $(STAMP) $(VENDOR_STAMP)
 
@@ -55,6 +55,16 @@ book: install
 
 test: install
 	$(PY) -m pytest
+
+# Every notebook at several book seeds (LMNOTES_SEED), each seed with its own model cache, so every
+# model is pretrained at that seed too; prints notebook x seed -> pass or the failing check and writes
+# _build/seeds.md. Not part of `make test`: hours on a CPU. Narrow it with, for example,
+# make seeds SEEDS="0 1" NOTEBOOKS="book/02-elmo/*.ipynb" JOBS=2
+SEEDS ?= 0 1 2 3
+JOBS ?= 1
+NOTEBOOKS ?=
+seeds: $(STAMP)
+	$(PY) -m lmnotes.seeds --seeds $(SEEDS) --jobs $(JOBS) $(NOTEBOOKS)
 
 clean:
 	rm -rf _build $(VENDOR)
