@@ -170,6 +170,7 @@ def _get(name: str) -> Exercise:
 def run_check(name: str, fn: Callable) -> tuple[str, str]:
     """Run the check without printing: ``(status, message)``, status in ``correct``, ``wrong``, ``not attempted``."""
     ex = _get(name)
+    _SUBMITTED[name] = fn  # what the student checked last: progress() and grading look at it again
     if ex.kind == "function" and not callable(fn):
         return "wrong", f"check() needs your function, got {type(fn).__name__}; pass the function itself, not its result"
     try:
@@ -248,3 +249,171 @@ def solution(name: str) -> _Solution:
     if EXERCISES[name].kind == "question":
         return _Solution(name, src, "answer", code=False)
     return _Solution(name, src)
+
+
+# --- Progress, for a student; grading, for a teacher ---------------------------------------------
+
+_SUBMITTED: dict = {}  # exercise name -> the function (or answer) last passed to check()
+
+
+def describe(name: str) -> dict:
+    """What an exercise is about: ``{"name", "chapter", "kind", "practises", "difficulty", "estimated"}``.
+
+    ``practises`` and ``difficulty`` (1 warm-up, 2 practice, 3 challenge) come from
+    ``lmnotes/exercises/catalogue.py``; for an exercise missing there they are estimated
+    (``estimated`` is True): the difficulty from the length of the reference solution.
+    Example: ``describe("scalar_mix")["difficulty"] -> 2``
+    """
+    from .catalogue import ABOUT
+
+    ex = _get(name)
+    if name in ABOUT:
+        practises, difficulty = ABOUT[name]
+        estimated = False
+    else:
+        estimated = True
+        if ex.kind == "question":
+            practises, difficulty = "a question" + (" (multiple choice)" if ex.choices else " (a number)"), 1
+        else:
+            doc = (inspect.getdoc(ex.ref) or "").split("\n")[0] if ex.ref else ""
+            practises = doc or f"writing `{name}`"
+            try:
+                lines = [ln for ln in reference_source(name).splitlines()
+                         if ln.strip() and not ln.strip().startswith(("#", "def ", '"""', "@"))]
+            except (KeyError, OSError, TypeError):
+                lines = []
+            difficulty = 1 if len(lines) <= 4 else 2 if len(lines) <= 12 else 3
+    return {"name": name, "chapter": ex.chapter, "kind": ex.kind, "practises": practises,
+            "difficulty": difficulty, "estimated": estimated}
+
+
+def chapters() -> list[str]:
+    """The chapters that have exercises, in the book's order."""
+    _load_all()
+    found = {ex.chapter for ex in EXERCISES.values()}
+    return [c for c in _CHAPTERS if c in found] + sorted(found - set(_CHAPTERS))
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+class _time_limit:
+    """Stop the body after ``seconds`` (on Unix, in the main thread; elsewhere no limit)."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.active = False
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if self.seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+            def stop(signum, frame):
+                raise _TimeLimit()
+
+            self.old = signal.signal(signal.SIGALRM, stop)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.active = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            import signal
+
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old)
+        return False
+
+
+def status(name: str, namespace: dict | None = None, time_limit: float | None = 30) -> tuple[str, str]:
+    """Where a student stands on one exercise: ``(status, message)``.
+
+    The status is ``correct``, ``wrong``, ``not attempted`` or ``timed out`` (the check ran longer
+    than ``time_limit`` seconds: an endless loop in the student's function, say). For a function
+    exercise, the function of that name in ``namespace`` (the notebook's variables) is checked, or
+    else what was last passed to ``check``; for a question, the answer last passed to ``check``.
+    """
+    ex = _get(name)
+    candidate = None
+    if ex.kind == "function" and namespace is not None and callable(namespace.get(name)):
+        candidate = namespace[name]
+    elif name in _SUBMITTED:
+        candidate = _SUBMITTED[name]
+    if candidate is None:
+        what = "answered" if ex.kind == "question" else "attempted"
+        return "not attempted", f"{name}: not {what} yet."
+    try:
+        with _time_limit(time_limit):
+            return run_check(name, candidate)
+    except _TimeLimit:
+        return "timed out", (f"{name}: the check did not finish within {time_limit:g} s; "
+                             "look for a loop that never ends in your function")
+
+
+class Progress:
+    """A table of exercises and where a student stands on each; shows itself in a notebook."""
+
+    SYMBOL = {"correct": "✓", "wrong": "✗", "not attempted": "·", "timed out": "⌛"}
+
+    def __init__(self, chapter: str, rows: list[tuple[str, str, str]]):
+        self.chapter, self.rows = chapter, rows
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, st, _ in self.rows:
+            out[st] = out.get(st, 0) + 1
+        return out
+
+    def summary(self) -> str:
+        c = self.counts()
+        return (f"{self.chapter}: {c.get('correct', 0)} of {len(self.rows)} correct"
+                + "".join(f", {n} {st}" for st, n in sorted(c.items()) if st != "correct"))
+
+    def __repr__(self) -> str:
+        width = max((len(n) for n, _, _ in self.rows), default=8)
+        lines = [self.summary()]
+        for name, st, msg in self.rows:
+            first = msg.split("\n")[0]
+            lines.append(f"{self.SYMBOL.get(st, '?')} {name:<{width}}  {st:<13}  {first}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        colour = {"correct": "#1a7f37", "wrong": "#cf222e", "timed out": "#9a6700", "not attempted": "#57606a"}
+        body = "".join(
+            f"<tr><td><code>{html.escape(name)}</code></td>"
+            f"<td style='color:{colour.get(st, '#000')};white-space:nowrap'>{self.SYMBOL.get(st, '?')} {st}</td>"
+            f"<td style='text-align:left;white-space:pre-wrap'>{html.escape(msg)}</td></tr>"
+            for name, st, msg in self.rows)
+        return (f"<p><b>{html.escape(self.summary())}</b></p><table><thead><tr><th>exercise</th><th>status</th>"
+                f"<th style='text-align:left'>message</th></tr></thead><tbody>{body}</tbody></table>")
+
+
+def progress(chapter: str | None = None, namespace: dict | None = None, time_limit: float | None = 30) -> Progress:
+    """A table of a chapter's exercises and your status on each: correct, wrong (with the message),
+    not attempted. Call it at the end of a notebook: ``lmnotes.exercises.progress()``.
+
+    ``chapter`` (``"elmo"``, ``"bert"``, ...) defaults to the chapter whose exercises this notebook
+    has worked on; ``namespace`` to the variables of the notebook that calls it.
+    """
+    _load_all()
+    if namespace is None:
+        namespace = sys._getframe(1).f_globals
+    if chapter is None:
+        seen: dict[str, int] = {}
+        for name, ex in EXERCISES.items():
+            if name in _SUBMITTED or (ex.kind == "function" and callable(namespace.get(name))):
+                seen[ex.chapter] = seen.get(ex.chapter, 0) + 1
+        if not seen:
+            raise ValueError("no exercise of any chapter has been checked in this notebook yet; name the chapter, "
+                             f"e.g. progress('elmo'); the chapters are: {', '.join(chapters())}")
+        chapter = max(seen, key=seen.get)
+    if chapter not in chapters():
+        raise ValueError(f"no chapter called {chapter!r} has exercises; the chapters are: {', '.join(chapters())}")
+    rows = []
+    for name in [n for n, ex in EXERCISES.items() if ex.chapter == chapter]:  # in the order they are set
+        st, msg = status(name, namespace, time_limit)
+        rows.append((name, st, msg))
+    return Progress(chapter, rows)
+

@@ -1,0 +1,46 @@
+"""What each exercise practises, and how hard it is: the exercise index and the teacher's guide read it.
+
+``difficulty``: 1 a warm-up (a few lines or one idea), 2 practice (several steps), 3 a challenge
+(an algorithm to get exactly right). An exercise missing here is still listed, with its
+difficulty estimated from the length of its reference solution.
+"""
+from __future__ import annotations
+
+ABOUT: dict[str, tuple[str, int]] = {
+    # the world
+    "tag_shares": ("counting a corpus: the share of each part-of-speech tag", 1),
+    "unk_rate": ("word-level vocabularies and the out-of-vocabulary rate", 1),
+    "bpe_merge": ("one merge step of byte-pair encoding", 2),
+    "unseen_word": ("which tokenizers can spell a word they never saw (question)", 1),
+    # ELMo
+    "perplexity_from_loss": ("perplexity as the exponential of the mean cross-entropy in nats", 1),
+    "backward_targets": ("the backward language model's targets, with padding", 2),
+    "scalar_mix": ("ELMo's scalar mix: softmax-normalised layer weights and the scale γ", 2),
+    "elmo_task_input": ("how ELMo enters a task model: [x_k; ELMo_k] with the biLM frozen", 1),
+    "elmo_vectors_per_token": ("counting ELMo's 2L + 1 representations per token (question)", 1),
+    "token_layer_weight": ("reading learned scalar-mix weights per task (question)", 1),
+    "static_few_labels": ("what static word vectors can and cannot separate (question)", 1),
+    # BERT
+    "mask_tokens": ("BERT's 80/10/10 masking, never masking special tokens", 3),
+    "segment_ids": ("segment ids of a sentence pair from the [SEP] positions", 2),
+    "nsp_example": ("drawing next-sentence-prediction pairs: true next or a random other document", 2),
+    "pretraining_loss": ("BERT's pretraining loss: masked LM over picked positions plus NSP", 2),
+    "mask_share": ("how many tokens the masking changes (question)", 1),
+    "expected_layer": ("the expected layer of a probe: where along the depth a property appears", 2),
+    "sentiment_pretraining": ("when pretraining does not help (question)", 1),
+    # generative models
+    "causal_mask": ("the causal attention mask of a decoder", 1),
+    "top_p_filter": ("nucleus (top-p) sampling: keeping the smallest set of tokens with mass p", 3),
+    "cached_attention_step": ("one decoding step with a key/value cache", 3),
+    "temperature_truth": ("how the sampling temperature changes what a model gets right (question)", 1),
+    "instruction_example": ("instruction tuning: inputs and targets with the loss on the answer only", 2),
+    "multitask_vs_specialists": ("one multitask model against five specialists (question)", 1),
+    # RLHF
+    "bradley_terry_loss": ("the Bradley-Terry loss of a reward model on preference pairs", 1),
+    "labeller_probability": ("the probability that a noisy labeller prefers one text (question)", 1),
+    "per_token_rewards": ("PPO's per-token rewards: a KL penalty on every token, the score at the end", 2),
+    "gae": ("generalised advantage estimation, computed backwards", 3),
+    "unpenalised_gold": ("reward over-optimisation without a KL penalty (question)", 1),
+    "dpo_loss": ("the DPO loss: Bradley-Terry with rewards read off the policy", 2),
+    "dpo_start_loss": ("the DPO loss at the first step, where the policy is the reference (question)", 1),
+}
