@@ -4,8 +4,13 @@
     history.plot()
 
 `fit` is AdamW (weight decay on matrices only) with linear warmup then cosine decay,
-gradient clipping, bf16 autocast on CUDA, a tqdm progress bar, a `History` of every
-logged value, and optional checkpoints. It is short on purpose: read it top to bottom.
+gradient clipping, bf16 autocast on CUDA, gradient accumulation, a tqdm progress bar, a
+`History` of every logged value, and optional checkpoints. It is short on purpose: read it top to bottom.
+
+The same call trains on several GPUs when the script is launched with
+`torchrun --nproc_per_node=N script.py`: each process trains a replica wrapped in
+DistributedDataParallel on its share of every batch, gradients are averaged across processes
+once per update, and only process 0 shows progress, saves checkpoints and runs `eval_fn`.
 
 A batch is a dict of tensors (passed as `model(**batch)`), a tuple/list of tensors
 (`model(*batch)`) or a single tensor (`model(batch)`). `loss_fn(model, batch)` returns the
@@ -15,6 +20,7 @@ a `loss_fn` the model's own output is used: a tensor, or anything with `.loss` /
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import itertools
@@ -30,6 +36,8 @@ from torch import nn
 __all__ = [
     "History",
     "fit",
+    "distributed_info",
+    "is_main_process",
     "evaluate",
     "lr_at",
     "make_optimizer",
@@ -206,12 +214,16 @@ def _to_device(batch, device: torch.device):
 def _batch_stream(batches) -> Callable[[int], object]:
     """A get_batch(step) for a callable, or for an iterable cycled when exhausted."""
     if isinstance(batches, Iterable) and not torch.is_tensor(batches):
-        state = {"it": iter(batches), "seen": 0}
+        state = {"it": iter(batches), "seen": 0, "epoch": 0}
 
         def get_batch(step):
             try:
                 batch = next(state["it"])
             except StopIteration:
+                state["epoch"] += 1
+                set_epoch = getattr(getattr(batches, "sampler", None), "set_epoch", None)
+                if set_epoch is not None:  # a DistributedSampler reshuffles only when told the epoch
+                    set_epoch(state["epoch"])
                 state["it"] = iter(batches)  # a DataLoader reshuffles here
                 try:
                     batch = next(state["it"])
@@ -283,6 +295,122 @@ def _autocast(device: torch.device, amp: bool):
     return contextlib.nullcontext()
 
 
+# ----------------------------------------------------------------------------- several processes (torchrun)
+
+
+def distributed_info() -> tuple[int, int, int]:
+    """(rank, world_size, local_rank) of this process: (0, 1, 0) unless launched by torchrun
+    (which sets RANK, WORLD_SIZE and LOCAL_RANK) or inside an initialised process group.
+
+    Example: `rank, world, local = distributed_info()`
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", dist.get_rank()))
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, 0
+    return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def is_main_process() -> bool:
+    """True in process 0 (or when not distributed): where to print, plot and save.
+
+    Example: `if is_main_process(): torch.save(model.state_dict(), "model.pt")`
+    """
+    return distributed_info()[0] == 0
+
+
+def _init_distributed(device: torch.device) -> None:
+    """Join the process group torchrun describes (once per process): NCCL on GPUs, gloo on CPUs."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        return
+    if not dist.is_available():
+        raise RuntimeError("WORLD_SIZE > 1 but this torch has no torch.distributed; run one process")
+    missing = [k for k in ("RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
+    if missing:
+        raise ValueError(f"WORLD_SIZE is {os.environ['WORLD_SIZE']} but {', '.join(missing)} is not set; launch "
+                         "with `torchrun --nproc_per_node=N script.py`, or unset WORLD_SIZE to train in one process")
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    atexit.register(_destroy_distributed)
+
+
+def _destroy_distributed() -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+class _LossModule(nn.Module):
+    """What DistributedDataParallel wraps: the model with its loss function, so that a `loss_fn`
+    calling any method of the model still runs inside DDP's forward (and its gradients sync)."""
+
+    def __init__(self, model: nn.Module, loss_fn: Callable):
+        super().__init__()
+        self.model, self.loss_fn = model, loss_fn
+
+    def forward(self, batch):
+        return self.loss_fn(self.model, batch)
+
+
+def _batch_rows(batch) -> int | None:
+    """The leading dimension of the first tensor in a (nested) batch: its number of rows."""
+    if torch.is_tensor(batch):
+        return batch.shape[0] if batch.dim() else None
+    values = batch.values() if isinstance(batch, Mapping) else batch if isinstance(batch, (list, tuple)) else ()
+    for v in values:
+        rows = _batch_rows(v)
+        if rows is not None:
+            return rows
+    return None
+
+
+def _slice_rows(batch, rows: int, a: int, b: int):
+    """Rows a:b of every tensor in `batch` whose leading dimension is `rows`; the rest as is."""
+    if torch.is_tensor(batch):
+        return batch[a:b] if batch.dim() and batch.shape[0] == rows else batch
+    if isinstance(batch, Mapping):
+        return {k: _slice_rows(v, rows, a, b) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        parts = [_slice_rows(v, rows, a, b) for v in batch]
+        return type(batch)(*parts) if hasattr(batch, "_fields") else type(batch)(parts)
+    return batch
+
+
+def split_batch(batch, n: int) -> list[tuple[object, int]]:
+    """Split a batch into `n` consecutive parts by rows: [(part, rows), ...]; the first
+    `rows % n` parts get one row more. Every tensor whose leading dimension is the batch's
+    number of rows (that of its first tensor) is sliced; other values are shared.
+
+    Example: `split_batch({"x": torch.zeros(5, 3)}, 2)` → parts of 3 and 2 rows.
+    """
+    if n == 1:
+        return [(batch, _batch_rows(batch) or 1)]
+    rows = _batch_rows(batch)
+    if rows is None:
+        raise ValueError("cannot split a batch that holds no tensor with a batch dimension; with several "
+                         "processes or accumulate > 1 each batch must be tensors of shape (batch, ...)")
+    if rows < n:
+        raise ValueError(f"a batch of {rows} rows cannot be split into {n} parts (processes x accumulate); "
+                         f"use batches of at least {n} rows, fewer processes or a smaller accumulate")
+    sizes = [rows // n + (i < rows % n) for i in range(n)]
+    starts = list(itertools.accumulate([0] + sizes))
+    return [(_slice_rows(batch, rows, starts[i], starts[i + 1]), sizes[i]) for i in range(n)]
+
+
+def _uses_distributed_sampler(batches) -> bool:
+    from torch.utils.data.distributed import DistributedSampler
+
+    sampler = getattr(batches, "sampler", None)
+    batch_sampler = getattr(batches, "batch_sampler", None)
+    return isinstance(sampler, DistributedSampler) or isinstance(getattr(batch_sampler, "sampler", None),
+                                                                 DistributedSampler)
+
+
 def _model_device(model: nn.Module) -> torch.device:
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
@@ -335,13 +463,14 @@ def evaluate(model: nn.Module, batches, loss_fn: Callable | None = None,
 
 
 def _check_args(steps, lr, weight_decay, betas, warmup, min_lr_ratio, clip, eval_every, eval_fn,
-                log_every, checkpoint, checkpoint_every):
+                log_every, checkpoint, checkpoint_every, accumulate=1):
     def whole(name, v, lo):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
 
     whole("steps", steps, 1)
     whole("log_every", log_every, 1)
+    whole("accumulate", accumulate, 1)
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr!r}")
     if not weight_decay >= 0:
@@ -367,7 +496,8 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
         lr: float = 3e-4, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.95),
         warmup: float = 0.1, min_lr_ratio: float = 0.1, clip: float | None = 1.0,
         eval_every: int | None = None, eval_fn: Callable | None = None, device=None,
-        amp: bool = True, log_every: int = 10, progress: bool = True, desc: str | None = None,
+        amp: bool = True, accumulate: int = 1, shard: bool | None = None,
+        log_every: int = 10, progress: bool = True, desc: str | None = None,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
         history: History | None = None, optimizer: torch.optim.Optimizer | None = None) -> History:
     """Train `model` for `steps` optimizer updates and return the `History`.
@@ -380,7 +510,18 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
         decay to min_lr_ratio * lr (see `lr_at`). clip: max global gradient norm (None: off).
     eval_fn(model) -> {name: float}: run every eval_every steps and at the end, under no_grad
         and eval mode; logged as "eval_" + name.
-    device: move the model there first (default: where the model is). amp: bf16 autocast on CUDA.
+    device: move the model there first (default: where the model is).
+    amp: bf16 autocast on CUDA.
+    accumulate: split each batch into this many micro-batches, run forward and backward on
+        each in turn and update once: the same update with 1/accumulate of the activation
+        memory. Each part's loss is weighted by its share of the batch's rows.
+    shard: under torchrun (several processes), True splits every batch's rows among the
+        processes, so each process builds the same batches and the update equals one process
+        training on the whole batch; False when each process already draws its own share (a
+        DataLoader with a DistributedSampler). Default: True, unless such a sampler is found.
+        Gradients are averaged across processes once per update (`no_sync` on the other
+        micro-batches); logged values are averaged too. Only process 0 shows progress, runs
+        eval_fn (eval values are in its History only) and saves checkpoints.
     log_every: how often the progress bar is refreshed (and values are copied off the GPU);
         every step's values are recorded.
     checkpoint: path saved every checkpoint_every steps and at the end (history in "extra").
@@ -391,12 +532,22 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
     Example: `h = fit(model, [(x, y)], lambda m, b: F.mse_loss(m(b[0]), b[1]), steps=200, lr=1e-2)`
     """
     _check_args(steps, lr, weight_decay, betas, warmup, min_lr_ratio, clip, eval_every, eval_fn,
-                log_every, checkpoint, checkpoint_every)
+                log_every, checkpoint, checkpoint_every, accumulate)
     from tqdm.auto import tqdm
 
     if device is not None:
         model.to(device)
     device = _model_device(model)
+    rank, world, local_rank = distributed_info()
+    main = rank == 0
+    if world > 1:
+        if device.type == "cuda":  # one GPU per process, whatever device the script named
+            device = torch.device("cuda", local_rank)
+            torch.cuda.set_device(device)
+            model.to(device)
+        _init_distributed(device)
+    if shard is None:
+        shard = not _uses_distributed_sampler(batches)
     get_batch = _batch_stream(batches)
     loss_fn = loss_fn or _default_loss
     if optimizer is None:
@@ -408,19 +559,41 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
     start = history.step
     params = [p for g in optimizer.param_groups for p in g["params"]]
     max_norm = float("inf") if clip is None else clip  # inf: never clip, still measure the norm
+    ddp = None
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # DDP copies process 0's weights to every process here, then averages gradients in backward.
+        ddp = DistributedDataParallel(_LossModule(model, loss_fn),
+                                      device_ids=[device] if device.type == "cuda" else None)
+    # Each process takes its `accumulate` consecutive parts of the batch (or of its own batch).
+    n_parts = accumulate * (world if shard else 1)
+    first_part = rank * accumulate if shard else 0
 
     was_training = model.training
-    pending: list[tuple[int, dict]] = []  # values still on the device, copied every log_every
+    # (step, loss_fn's values, the loop's own values) still on the device, copied every log_every
+    pending: list[tuple[int, dict, dict]] = []
     smoothed = None
-    bar = tqdm(total=steps, desc=desc, disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=steps, desc=desc, disable=not (progress and main), dynamic_ncols=True)
 
     def flush():
         nonlocal smoothed
         if not pending:
             return
-        tensors = [v.detach().float().reshape(()).to(device) for _, m in pending for v in m.values() if torch.is_tensor(v)]
+        if world > 1:  # each process saw its share of the batch: average loss_fn's values (one all-reduce)
+            import torch.distributed as dist
+
+            total = torch.stack([torch.as_tensor(v, dtype=torch.float32, device=device).detach().reshape(())
+                                 for _, m, _ in pending for v in m.values()])
+            dist.all_reduce(total)
+            averaged = iter(total / world)
+            for _, m, _ in pending:
+                m.update({name: next(averaged) for name in m})
+        records = [(step, {**m, **own}) for step, m, own in pending]
+        tensors = [v.detach().float().reshape(()).to(device) for _, m in records for v in m.values()
+                   if torch.is_tensor(v)]
         values = iter(torch.stack(tensors).tolist() if tensors else [])  # one device sync
-        for step, metrics in pending:
+        for step, metrics in records:
             for name, v in metrics.items():
                 x = next(values) if torch.is_tensor(v) else float(v)
                 if name == "loss" and not math.isfinite(x):
@@ -459,28 +632,53 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
             for group, group_peak in zip(optimizer.param_groups, peak):
                 group["lr"] = group_peak * scale
 
-            batch = _to_device(get_batch(start + i), device)
-            with _autocast(device, amp):
-                metrics = _as_metrics(loss_fn(model, batch))
-            loss = metrics["loss"].reshape(())
-            if not loss.requires_grad:
-                raise ValueError("the loss does not require grad: was it computed under "
-                                 "torch.no_grad(), detached, or from frozen parameters only?")
-            loss.backward()
+            batch = get_batch(start + i)
+            if n_parts > 1:
+                rows = _batch_rows(batch)
+                parts = split_batch(batch, n_parts)[first_part:first_part + accumulate]
+            else:
+                rows, parts = 1, [(batch, 1)]
+            metrics = {}
+            for j, (part, n) in enumerate(parts):
+                # Weight each part's loss by its share of the batch's rows, so the update is the
+                # batch's mean; DDP then divides the summed gradients by the number of processes,
+                # so with a shared (sharded) batch the weight is multiplied by it.
+                weight = n / rows * (world if shard else 1)
+                last = j == len(parts) - 1
+                # no_sync: gradients of all but the last micro-batch stay local (no all-reduce)
+                with ddp.no_sync() if ddp is not None and not last else contextlib.nullcontext():
+                    with _autocast(device, amp):
+                        part = _to_device(part, device)
+                        out = _as_metrics(ddp(part) if ddp is not None else loss_fn(model, part))
+                    loss = out["loss"].reshape(())
+                    if not loss.requires_grad:
+                        raise ValueError("the loss does not require grad: was it computed under "
+                                         "torch.no_grad(), detached, or from frozen parameters only?")
+                    if n_parts > 1:
+                        loss = loss * weight
+                    loss.backward()
+                for name, v in out.items():  # logged: the batch's row-weighted mean
+                    v = v.detach() if torch.is_tensor(v) else v
+                    if n_parts > 1:
+                        v = v * weight  # summed here, averaged over the processes in flush()
+                    metrics[name] = v if name not in metrics else metrics[name] + v
             grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+            own = {"lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm}
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
 
-            pending.append((step, {**metrics, "lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm}))
+            pending.append((step, metrics, own))
             if (i + 1) % log_every == 0 or i + 1 == steps:
                 flush()
             if eval_fn is not None and ((eval_every and (i + 1) % eval_every == 0) or i + 1 == steps):
                 flush()
-                run_eval(step)
+                if main:
+                    run_eval(step)
             if checkpoint is not None and ((checkpoint_every and (i + 1) % checkpoint_every == 0)
                                            or i + 1 == steps):
                 flush()
-                save(step)
+                if main:
+                    save(step)
     finally:
         bar.close()
         model.train(was_training)
