@@ -4,8 +4,9 @@
     history.plot()
 
 `fit` is AdamW (weight decay on matrices only) with linear warmup then cosine decay,
-gradient clipping, bf16 autocast on CUDA, gradient accumulation, a tqdm progress bar, a
-`History` of every logged value, and optional checkpoints. It is short on purpose: read it top to bottom.
+gradient clipping, mixed precision on a GPU (bf16, or float16 with a gradient scaler on GPUs
+without bf16), gradient accumulation, a tqdm progress bar, a `History` of every logged
+value, and optional checkpoints. It is short on purpose: read it top to bottom.
 
 The same call trains on several GPUs when the script is launched with
 `torchrun --nproc_per_node=N script.py`: each process trains a replica wrapped in
@@ -36,6 +37,8 @@ from torch import nn
 __all__ = [
     "History",
     "fit",
+    "AmpChoice",
+    "amp_choice",
     "distributed_info",
     "is_main_process",
     "evaluate",
@@ -289,10 +292,77 @@ def _as_metrics(out) -> dict:
     return metrics
 
 
-def _autocast(device: torch.device, amp: bool):
-    if amp and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+# ----------------------------------------------------------------------------- mixed precision
+
+
+@dataclasses.dataclass(frozen=True)
+class AmpChoice:
+    """What `fit` runs the forward pass in: `dtype` (None: float32, no autocast), whether a
+    gradient scaler guards float16's small range, and a sentence saying why."""
+
+    dtype: torch.dtype | None
+    scaler: bool
+    why: str
+
+    def autocast(self, device: torch.device):
+        """The autocast context for `device` (a no-op context when `dtype` is None)."""
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=self.dtype)
+
+
+_AMP_NAMES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
+              "fp16": torch.float16, "half": torch.float16}
+
+
+def amp_choice(device, amp: bool | str | torch.dtype = True) -> AmpChoice:
+    """Pick the mixed precision for `device`.
+
+    amp=True (the default) chooses: on a CUDA GPU with compute capability >= 8.0 (A100, H100,
+    RTX 30xx and later) bfloat16, which has float32's exponent range and needs no scaling; on an
+    older GPU (a T4 is 7.5: no bfloat16 tensor cores) float16 with a `torch.amp.GradScaler`,
+    which multiplies the loss so small gradients do not round to zero in float16 and skips
+    the update when a gradient overflows; on a CPU or Apple GPU nothing (float32).
+    amp=False: float32. amp="bfloat16" / "float16" (or a torch dtype): that dtype on any device,
+    the CPU included (float16 always with a scaler).
+    Example: `amp_choice(torch.device("cuda"))  # AmpChoice(dtype=torch.bfloat16, scaler=False, ...)`
+    """
+    device = torch.device(device)
+    if amp is False or amp is None:
+        return AmpChoice(None, False, "float32 (amp=False)")
+    if isinstance(amp, str):
+        if amp.lower() not in _AMP_NAMES:
+            raise ValueError(f"amp must be True, False, 'bfloat16' or 'float16', got {amp!r}")
+        amp = _AMP_NAMES[amp.lower()]
+    if isinstance(amp, torch.dtype):
+        if amp not in (torch.bfloat16, torch.float16):
+            raise ValueError(f"amp must be torch.bfloat16 or torch.float16, got {amp}")
+        scaler = amp == torch.float16
+        return AmpChoice(amp, scaler, f"{str(amp)[6:]} autocast on {device.type} (asked for)"
+                         + (" with a gradient scaler" if scaler else ""))
+    if amp is not True:
+        raise ValueError(f"amp must be True, False, 'bfloat16' or 'float16', got {amp!r}")
+    if device.type != "cuda":
+        return AmpChoice(None, False, f"float32 on {device.type} (mixed precision is used on CUDA GPUs)")
+    major, minor = torch.cuda.get_device_capability(device)
+    if (major, minor) >= (8, 0):
+        return AmpChoice(torch.bfloat16, False, f"bfloat16 autocast (GPU compute capability {major}.{minor} >= 8.0)")
+    return AmpChoice(torch.float16, True, f"float16 autocast with a gradient scaler (GPU compute capability "
+                                          f"{major}.{minor} < 8.0 has no bfloat16 tensor cores)")
+
+
+def _autocast(device: torch.device, amp=True):
+    return amp_choice(device, amp).autocast(device)
+
+
+_ANNOUNCED: set[str] = set()
+
+
+def _announce(choice: AmpChoice) -> None:
+    """Say once per process which precision training uses (when it is not plain float32)."""
+    if choice.dtype is not None and choice.why not in _ANNOUNCED:
+        _ANNOUNCED.add(choice.why)
+        print(f"lmnotes.train: {choice.why}")
 
 
 # ----------------------------------------------------------------------------- several processes (torchrun)
@@ -496,7 +566,7 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
         lr: float = 3e-4, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.95),
         warmup: float = 0.1, min_lr_ratio: float = 0.1, clip: float | None = 1.0,
         eval_every: int | None = None, eval_fn: Callable | None = None, device=None,
-        amp: bool = True, accumulate: int = 1, shard: bool | None = None,
+        amp: bool | str | torch.dtype = True, accumulate: int = 1, shard: bool | None = None,
         log_every: int = 10, progress: bool = True, desc: str | None = None,
         checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
         history: History | None = None, optimizer: torch.optim.Optimizer | None = None) -> History:
@@ -511,7 +581,10 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
     eval_fn(model) -> {name: float}: run every eval_every steps and at the end, under no_grad
         and eval mode; logged as "eval_" + name.
     device: move the model there first (default: where the model is).
-    amp: bf16 autocast on CUDA.
+    amp: True picks the precision for the device (see `amp_choice`: bf16 on GPUs of compute
+        capability >= 8.0, float16 with a gradient scaler on older ones, float32 on a CPU) and
+        says which; False: float32; "bfloat16" / "float16": that autocast dtype on any device.
+        With a scaler, "loss_scale" is logged too.
     accumulate: split each batch into this many micro-batches, run forward and backward on
         each in turn and update once: the same update with 1/accumulate of the activation
         memory. Each part's loss is weighted by its share of the batch's rows.
@@ -546,6 +619,10 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
             torch.cuda.set_device(device)
             model.to(device)
         _init_distributed(device)
+    precision = amp_choice(device, amp)
+    scaler = torch.amp.GradScaler(device.type) if precision.scaler else None
+    if main:
+        _announce(precision)
     if shard is None:
         shard = not _uses_distributed_sampler(batches)
     get_batch = _batch_stream(batches)
@@ -647,7 +724,7 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
                 last = j == len(parts) - 1
                 # no_sync: gradients of all but the last micro-batch stay local (no all-reduce)
                 with ddp.no_sync() if ddp is not None and not last else contextlib.nullcontext():
-                    with _autocast(device, amp):
+                    with precision.autocast(device):
                         part = _to_device(part, device)
                         out = _as_metrics(ddp(part) if ddp is not None else loss_fn(model, part))
                     loss = out["loss"].reshape(())
@@ -656,15 +733,22 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
                                          "torch.no_grad(), detached, or from frozen parameters only?")
                     if n_parts > 1:
                         loss = loss * weight
-                    loss.backward()
+                    (scaler.scale(loss) if scaler is not None else loss).backward()
                 for name, v in out.items():  # logged: the batch's row-weighted mean
                     v = v.detach() if torch.is_tensor(v) else v
                     if n_parts > 1:
                         v = v * weight  # summed here, averaged over the processes in flush()
                     metrics[name] = v if name not in metrics else metrics[name] + v
+            if scaler is not None:
+                scaler.unscale_(optimizer)  # clip (and log) the true gradient, not the scaled one
             grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
             own = {"lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm}
-            optimizer.step()
+            if scaler is not None:
+                own["loss_scale"] = scaler.get_scale()  # the scale this step's gradients were made with
+                scaler.step(optimizer)  # skipped when a gradient overflowed float16
+                scaler.update()  # halve the scale after an overflow, double it after 2000 clean steps
+            else:
+                optimizer.step()
             optimizer.zero_grad(set_to_none=True)
 
             pending.append((step, metrics, own))
