@@ -150,3 +150,30 @@ def test_hints_do_not_spell_out_the_code():
     for name in NAMES:
         hint = exercises.EXERCISES[name].hint
         assert "F.cross_entropy(" not in hint and "torch.cumsum" not in hint and "rng.randrange" not in hint, hint
+
+
+def test_control_task_reference_agrees_with_the_package():
+    try:
+        from lmnotes.analysis import control_labels
+    except ImportError:
+        from lmnotes.probe import control_labels
+    assert run_check("control_task", exercises.reference("control_task"))[0] == "correct"
+    assert run_check("control_task", lambda w, y, seed: control_labels(w, y, seed=seed))[0] == "correct"
+
+
+def test_control_task_mistakes():
+    def per_occurrence(words, labels, seed):
+        rng = random.Random(seed)
+        return [rng.choice(sorted(set(labels))) for _ in words]
+
+    def fixed(words, labels, seed):
+        return [hash(w) % 2 for w in words]
+
+    def one_label(words, labels, seed):
+        return [random.Random(seed).choice([0, 1])] * len(words)
+
+    for fn, words in ((lambda w, y, s: list(y), "the real labels"), (per_occurrence, "word TYPE"),
+                      (lambda w, y, s: [2] * len(w), "own labels"), (fixed, "every seed gave the same"),
+                      (one_label, "every word got the same label")):
+        status, msg = run_check("control_task", fn)
+        assert status == "wrong" and words in msg, msg

@@ -286,3 +286,49 @@ question(
              "b": "no: the freshly initialised network is at least as good"},
     mistakes={"a": "ask what masked language modelling needs to know about `great` and `awful`: do they fill "
                    "different blanks?"})
+
+
+# ------------------------------------------------------------------ 6. a control task for a probe
+
+_WORDS = ["bank", "bat", "bank", "crane", "bat", "bank", "plant", "crane", "plant", "bank", "bat", "crane"]
+_LABELS = [0, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0]
+
+
+@exercise("control_task", hint="the control label belongs to the word, not to the sentence it is in; it is drawn "
+          "at random from the task's labels, reproducibly from the seed")
+def check_control_task(fn):
+    runs = [fn(list(_WORDS), list(_LABELS), seed) for seed in range(12)]
+    for out in runs:
+        try:
+            out = [x.item() if hasattr(x, "item") else x for x in out]
+        except TypeError:
+            raise Wrong(f"return a list with one control label per word, got {type(out).__name__}") from None
+        if len(out) != len(_WORDS):
+            raise Wrong(f"return one control label per word occurrence: {len(_WORDS)} words, {len(out)} labels")
+        if out == _LABELS:
+            raise Wrong("you returned the real labels; a control task replaces them by random ones, so that a probe "
+                        "scoring well on it shows what the probe can memorise, not what the features hold")
+        if not set(out) <= set(_LABELS):
+            raise Wrong(f"control labels come from the task's own labels {sorted(set(_LABELS))}, so that chance is "
+                        f"the same; got {sorted(set(out), key=repr)}")
+        for w in set(_WORDS):
+            seen = {out[i] for i, x in enumerate(_WORDS) if x == w}
+            if len(seen) > 1:
+                raise Wrong(f"the occurrences of {w!r} got different control labels {sorted(seen)}: a control task "
+                            "gives each word TYPE one label, whatever its context, so that only memorising the "
+                            "word can solve it")
+    if fn(list(_WORDS), list(_LABELS), 3) != fn(list(_WORDS), list(_LABELS), 3):
+        raise Wrong("the same seed gave two different control tasks; draw with a generator seeded by `seed`")
+    per_word = {tuple(r[_WORDS.index(w)] for w in sorted(set(_WORDS))) for r in runs}
+    if len(per_word) == 1:
+        raise Wrong("every seed gave the same labelling; the labels must be drawn at random from the seed")
+    if all(len(set(p)) == 1 for p in per_word):
+        raise Wrong("within a seed every word got the same label; draw each word type's label on its own")
+
+
+@check_control_task.reference
+def control_task(words, labels, seed):
+    rng = random.Random(seed)
+    choices = sorted(set(labels))
+    label_of = {w: rng.choice(choices) for w in sorted(set(words))}  # one random label per word type
+    return [label_of[w] for w in words]
