@@ -257,7 +257,7 @@ def _world_tok():
 
 
 def test_instruction_batches_put_the_loss_on_the_answer_only():
-    from lmnotes.models.gpt import instruction_batches
+    from lmnotes.recipes.gpt import instruction_batches
 
     tok, rows = _world_tok()
     x, y, m = instruction_batches(rows[:1], tok, batch_size=2, seed=0)(0)
@@ -270,7 +270,7 @@ def test_instruction_batches_put_the_loss_on_the_answer_only():
 
 
 def test_answer_accuracy_and_sample_facts_run_on_an_untrained_model():
-    from lmnotes.models.gpt import answer_accuracy, sample_facts
+    from lmnotes.recipes.gpt import answer_accuracy, sample_facts
 
     tok, rows = _world_tok()
     torch.manual_seed(0)

@@ -1,0 +1,235 @@
+"""The world's GPT: what it reads, how the book trains it, and how it is measured.
+
+Read top to bottom: the texts it is trained on (the world's sentences, reviews and instructions, mixed),
+the language-modelling batches (random windows of one token stream), the recipe behind
+``lmnotes.pretrained("gpt-world")``, fact scoring of its samples, and instruction tuning as multitask
+learning (batches with the loss on the answer only, the answer it predicts, its accuracy).
+
+Example::
+
+    model, tok, history = train_world_gpt({"steps": 300})
+    sample_facts(model, tok, temperature=0.7)["true"]        # share of sampled facts that are true
+"""
+from __future__ import annotations
+
+import random
+
+import torch
+
+from ..data import world
+from ..data.tokenizers import WordTokenizer
+from ..data.world import PROPERTIES, TAXONOMY, World, article
+from ..models.gpt import GPT, GPTConfig
+from ..zoo import register
+from ..train import fit
+
+# ---------------------------------------------------------------------- the world's GPT
+
+# What the world's GPT reads: the general corpus (whose mix already holds reviews), extra reviews (the RLHF
+# chapter asks it to write them), and instructions with their answers (seen phrasings, train split only).
+WORLD_MIX = {"corpus": 0.6, "reviews": 0.25, "instructions": 0.15}
+
+
+def world_texts(n: int = 20000, seed: int = 0, mix: dict | None = None, split: str = "train") -> list[str]:
+    """``n`` texts (sentences, reviews, instructions) from the world, mixed with the weights ``mix``.
+
+    Example: ``texts = world_texts(5000, seed=0)``; ``texts[0]`` → ``"a carp lives in water ."``
+    """
+    mix = dict(WORLD_MIX if mix is None else mix)
+    bad = set(mix) - set(WORLD_MIX)
+    if bad:
+        raise ValueError(f"mix has unknown sources {sorted(bad)}; choose from {sorted(WORLD_MIX)}")
+    total = sum(mix.values())
+    counts = {k: int(round(n * v / total)) for k, v in mix.items()}
+    texts = []
+    # Each source is asked for all splits (so ``split`` picks disjoint texts) then cut to its share.
+    if counts.get("corpus"):
+        texts += list(world.corpus(int(counts["corpus"] / 0.8) + 2, seed=seed)[split]["text"])[:counts["corpus"]]
+    if counts.get("reviews"):
+        texts += list(world.reviews(int(counts["reviews"] / 0.8) + 2, seed=seed + 1)[split]["text"])[:counts["reviews"]]
+    if counts.get("instructions"):
+        texts += list(world.instructions(int(counts["instructions"] / 0.8) + 5, seed=seed + 2)[split]["text"])[
+            :counts["instructions"]]
+    random.Random(seed).shuffle(texts)
+    return texts
+
+
+def lm_stream(texts: list[str], tok) -> torch.Tensor:
+    """Join texts into one token stream, each as ``[BOS] text [EOS]`` (1-D LongTensor).
+
+    A model trained on it starts a text after ``[BOS]`` and says it is done with ``[EOS]``.
+    Example: ``ids = lm_stream(["a robin can fly ."], tok)``
+    """
+    ids = []
+    for t in texts:
+        ids += tok.encode(t, add_special_tokens=True)
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def lm_batches(stream: torch.Tensor, block_size: int, batch_size: int, seed: int = 0):
+    """``get_batch(step) -> (inputs (B, T), targets (B, T))``: random windows of the stream, reproducible by seed.
+
+    Example: ``fit(model, lm_batches(ids, 64, 32), steps=300)``
+    """
+    if len(stream) < block_size + 2:
+        raise ValueError(f"the stream has {len(stream)} tokens; windows of block_size={block_size} need more")
+
+    def get_batch(step: int):
+        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        starts = torch.randint(0, len(stream) - block_size - 1, (batch_size,), generator=g)
+        offsets = torch.arange(block_size + 1)
+        rows = stream[starts[:, None] + offsets]  # (B, T + 1)
+        return rows[:, :-1], rows[:, 1:]
+
+    return get_batch
+
+
+# About 20 s on two CPU cores; greedy samples state true facts 95-100% of the time (three seeds).
+WORLD_CONFIG = {"n_texts": 12000, "block_size": 64, "n_layer": 2, "n_head": 4, "d_model": 128, "steps": 300,
+                "batch_size": 32, "lr": 3e-3, "seed": 0}
+
+
+def train_world_gpt(config: dict | None = None, device=None, progress: bool = False):
+    """Train a GPT on the world's texts: returns ``(model, tokenizer, history)``. Deterministic given the config.
+
+    Example: ``model, tok, history = train_world_gpt({"steps": 300})``
+    """
+    c = {**WORLD_CONFIG, **(config or {})}
+    torch.manual_seed(c["seed"])
+    texts = world_texts(c["n_texts"], seed=c["seed"])
+    # the vocabulary covers every split, so held-out test texts never meet [UNK]
+    vocab_texts = texts + world_texts(2000, seed=c["seed"], split="test") + list(world.facts(c["seed"])["test"]["text"])
+    tok = WordTokenizer().train(vocab_texts)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=c["block_size"], n_layer=c["n_layer"],
+                          n_head=c["n_head"], d_model=c["d_model"]))
+    batches = lm_batches(lm_stream(texts, tok), c["block_size"], c["batch_size"], seed=c["seed"])
+    history = fit(model, batches, steps=c["steps"], lr=c["lr"], device=device, progress=progress, warmup=0.05)
+    return model.eval(), tok, history
+
+
+# ---------------------------------------------------------------------- measuring what it says
+
+
+def sample_facts(model, tok, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                 n_per_entity: int = 4, seed: int = 0, world_seed: int = 0, max_new_tokens: int = 8) -> dict:
+    """Prompt ``a <entity>`` for every entity of the world, sample the rest of the sentence, and score it.
+
+    A continuation is a *fact* when it is ``<property> .`` (``a robin can fly .``) or ``is a <category> .``;
+    it is scored with the world's ground truth. Returns ``{"true": share of facts that are true, "facts": share
+    of continuations that are facts, "true_per_sample": share of samples that are true facts, "distinct":
+    distinct continuations / samples, "n": samples, "texts": [...]}``.
+
+    Example: ``sample_facts(model, tok, temperature=0.7)["true"]``
+    """
+    world = World(world_seed)
+    device = next(model.parameters()).device
+    entities = world.entities
+    prompts = [[tok.bos_id] + tok.encode(f"{article(x)} {x}") for x in entities]
+    # entities of one article length share a batch (prompts of equal length, no padding needed)
+    forms = {" ".join(w for w, _ in p.singular): name for name, p in PROPERTIES.items()}
+    g = torch.Generator(device=device).manual_seed(seed)
+    texts, n_fact, n_true = [], 0, 0
+    groups: dict[int, list[int]] = {}
+    for i, ids in enumerate(prompts):
+        groups.setdefault(len(ids), []).append(i)
+    for length, members in sorted(groups.items()):
+        x = torch.tensor([prompts[i] for i in members for _ in range(n_per_entity)], device=device)
+        out = model.generate(x, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                             stop_token=tok.eos_id, generator=g)
+        for row, i in zip(out[:, length:].tolist(), (i for i in members for _ in range(n_per_entity))):
+            words = tok.decode(row, skip_special_tokens=True).split()
+            cont = " ".join(words[:words.index(".") + 1] if "." in words else words)
+            texts.append(f"{article(entities[i])} {entities[i]} {cont}")
+            body = cont[:-2] if cont.endswith(" .") else None
+            if body in forms:
+                n_fact += 1
+                n_true += world.is_true(entities[i], forms[body])
+            elif body is not None and len(body.split()) == 3 and body.split()[0] == "is":
+                cat = body.split()[-1]
+                if cat in TAXONOMY and body.split()[1] == article(cat):
+                    n_fact += 1
+                    n_true += world.category_of(entities[i]) == cat
+    n = len(texts)
+    return {"true": n_true / max(n_fact, 1), "facts": n_fact / n, "true_per_sample": n_true / n,
+            "distinct": len(set(texts)) / n, "n": n, "texts": texts}
+
+
+# ---------------------------------------------------------------------- instructions as multitask learning
+
+
+def instruction_batches(rows, tok, batch_size: int = 32, seed: int = 0):
+    """``get_batch(step) -> (inputs (B, T), targets (B, T), attention_mask (B, T))`` for instruction tuning.
+
+    Each row's ``text`` is ``prompt answer : <answer>``; the loss is on the answer's tokens (and ``[EOS]``) only,
+    so the model learns to answer, not to write questions. Rows are drawn at random, reproducibly by ``seed``.
+    Example: ``fit(model, instruction_batches(ds["train"], tok), steps=300)``
+    """
+    encoded = []
+    for r in rows:
+        prompt = tok.encode(r["prompt"] + " answer :")
+        answer = tok.encode(r["answer"]) + [tok.eos_id]
+        ids = [tok.bos_id] + prompt + answer
+        # inputs drop the last token; target t is token t + 1, ignored (-100) until the answer starts
+        encoded.append((ids[:-1], [-100] * len(prompt) + answer))
+    if not encoded:
+        raise ValueError("rows is empty: there is nothing to train on")
+
+    def get_batch(step: int):
+        g = torch.Generator().manual_seed(seed * 1_000_003 + step)
+        pick = torch.randint(0, len(encoded), (batch_size,), generator=g).tolist()
+        T = max(len(encoded[i][0]) for i in pick)
+        x = torch.full((batch_size, T), tok.pad_id, dtype=torch.long)
+        y = torch.full((batch_size, T), -100, dtype=torch.long)
+        m = torch.zeros((batch_size, T), dtype=torch.long)
+        for b, i in enumerate(pick):
+            ids, tgt = encoded[i]
+            x[b, :len(ids)], y[b, :len(tgt)], m[b, :len(ids)] = torch.tensor(ids), torch.tensor(tgt), 1
+        return x, y, m
+
+    return get_batch
+
+
+@torch.no_grad()
+def predict_answers(model, tok, rows, batch_size: int = 256) -> list[str]:
+    """The model's most likely word after ``[BOS] prompt answer :`` for each row (a dict with ``prompt``).
+
+    Example: ``predict_answers(model, tok, [{"prompt": "is a robin a bird ?"}])``  → ``["yes"]``
+    """
+    rows = list(rows)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    words = []
+    for s in range(0, len(rows), batch_size):
+        seqs = [[tok.bos_id] + tok.encode(r["prompt"] + " answer :") for r in rows[s:s + batch_size]]
+        T = max(map(len, seqs))
+        x = torch.full((len(seqs), T), tok.pad_id, dtype=torch.long)
+        m = torch.zeros_like(x)
+        for b, ids in enumerate(seqs):
+            x[b, :len(ids)], m[b, :len(ids)] = torch.tensor(ids), 1
+        logits = model(x.to(device), attention_mask=m.to(device))  # (B, T, V)
+        last = torch.tensor([len(ids) - 1 for ids in seqs], device=device)  # right padding: last real token
+        pred = logits[torch.arange(len(seqs), device=device), last].argmax(-1).tolist()
+        words += [tok.id_to_token(p) for p in pred]
+    model.train(was_training)
+    return words
+
+
+def answer_accuracy(model, tok, rows, batch_size: int = 256) -> float:
+    """Share of instructions whose answer is the model's most likely word after ``answer :``.
+
+    Example: ``answer_accuracy(model, tok, ds["test"])``  → 0.93
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("rows is empty: there is nothing to evaluate")
+    pred = predict_answers(model, tok, rows, batch_size)
+    return sum(p == r["answer"].split()[0] for p, r in zip(pred, rows)) / len(rows)
+
+
+def _build_world_gpt(config: dict):
+    model, tok, _ = train_world_gpt(config)
+    return model, tok
+
+
+register("gpt-world", config=WORLD_CONFIG)(_build_world_gpt)
