@@ -14,7 +14,7 @@ def fill_mask_figure(model, tokenizer, text: str = "a robin is a [MASK] .", k: i
 
     Example: ``fill_mask_figure(model, tok, "the [MASK] can swim .")``
     """
-    from .models.bert import fill_mask
+    from .recipes.bert import fill_mask
     from .viz import plot_bars
 
     top = fill_mask(model, tokenizer, text, k=k)[0]
@@ -31,7 +31,7 @@ def fill_mask_widget(model, tokenizer, text: str = "a robin is a [MASK] .", k: i
     import ipywidgets as W
     import matplotlib.pyplot as plt
 
-    from .models.bert import fill_mask
+    from .recipes.bert import fill_mask
 
     box = W.Text(value=text, description="sentence", layout=W.Layout(width="90%"), continuous_update=False)
     out = W.Output()

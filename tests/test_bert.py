@@ -2,10 +2,9 @@ import pytest
 import torch
 
 from lmnotes.data import BPETokenizer
-from lmnotes.models.bert import (
-    IGNORE, Bert, BertConfig, BertForPreTraining, fill_mask, mask_tokens, next_sentence_pairs, pretraining_batches,
-    truncate_pair, word_features,
-)
+from lmnotes.analysis import word_features
+from lmnotes.models.bert import IGNORE, Bert, BertConfig, BertForPreTraining
+from lmnotes.recipes.bert import fill_mask, mask_tokens, next_sentence_pairs, pretraining_batches, truncate_pair
 
 SMALL = dict(vocab_size=60, max_position=32, d_model=32, n_layer=2, n_head=4, d_ff=64, dropout=0.0)
 CLS, SEP, PAD, MASK = 2, 3, 0, 4
@@ -180,7 +179,7 @@ def test_bad_input_gets_a_clear_error():
 
 def test_tiny_pretraining_learns_and_fills_masks():
     from lmnotes.train import fit
-    from lmnotes.models.bert import pretraining_loss
+    from lmnotes.recipes.bert import pretraining_loss
 
     docs = [["the robin is a bird .", "the robin can fly ."], ["the cod is a fish .", "the cod can swim ."],
             ["the cat is a mammal .", "the cat has fur ."]] * 10
@@ -275,7 +274,7 @@ def test_hf_loading_checks_keys_and_shapes():
 
 
 def test_encode_words_labels_first_subword_only():
-    from lmnotes.models.bert import encode_words
+    from lmnotes.recipes.bert import encode_words
 
     tok = BPETokenizer().train(["the robin can fly .", "the cat sat ."], vocab_size=30)
     batch = encode_words(tok, [["the", "robin", "."], ["cat"]], [[0, 1, 2], [1]])

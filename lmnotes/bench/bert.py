@@ -49,7 +49,7 @@ def _models(s, device):
 
 def run(device, quick: bool = False) -> list[Result]:
     """Pretraining tokens/s (batch × T per step), ours vs ``transformers.BertForPreTraining``."""
-    from ..models.bert import mask_tokens
+    from ..recipes.bert import mask_tokens
 
     device = torch.device(device)
     s = _sizes(device, quick)

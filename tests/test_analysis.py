@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lmnotes.probe import control_labels, layer_probe, probe_accuracy
+from lmnotes.analysis import control_labels, layer_probe, probe_accuracy
 
 
 def _separable(n=200, d=8, seed=0):

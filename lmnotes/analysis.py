@@ -1,4 +1,8 @@
-"""Linear probes: how much of a property can a straight line read off a layer's features?
+"""What the chapters measure: linear probes, and the per-layer features they read.
+
+Every per-layer feature function returns one shape, ``(L, N, D)``: ``L`` layers (layer 0 is the
+context-free token layer), ``N`` words, ``D`` features, on the CPU in float32; ``features[j]`` is
+layer ``j``'s ``(N, D)`` matrix, ready for :func:`probe_accuracy`.
 
 A probe is logistic regression on frozen features. A high held-out accuracy says the property is
 *linearly decodable* from that layer; comparing layers says where it is easiest to read. Because a
@@ -8,7 +12,8 @@ task minus accuracy on the control task; a good probe is selective.
 
 Example::
 
-    acc = probe_accuracy(Xtr, ytr, Xte, yte)              # one layer
+    X_train = word_features(model, tok, ds["train"]["words"], ds["train"]["target_index"])   # (L, N, D)
+    acc = probe_accuracy(X_train[2], y_train, X_test[2], y_test)                             # one layer
     accs = layer_probe({"layer 0": (Xtr0, Xte0), "layer 1": (Xtr1, Xte1)}, ytr, yte)
 """
 from __future__ import annotations
@@ -18,6 +23,14 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+
+from .models.bert import Bert, BertForPreTraining
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear probes and the control task
+# ---------------------------------------------------------------------------------------------
+
 
 
 def _as_labels(y, name: str) -> torch.Tensor:
@@ -121,4 +134,48 @@ def control_labels(words: Sequence[str], labels: Sequence, seed: int = 0) -> lis
     return [by_word[w] for w in words]
 
 
-__all__ = ["probe_accuracy", "layer_probe", "control_labels"]
+# ---------------------------------------------------------------------------------------------
+# Per-layer features
+# ---------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def word_features(model: Bert | BertForPreTraining, tokenizer, sentences: Sequence[Sequence[str]],
+                  indices: Sequence[int], batch_size: int = 256) -> torch.Tensor:
+    """Hidden states of one word per sentence at every layer of a BERT: (n_layer + 1, N, C), on the CPU.
+
+    ``sentences``: lists of words; ``indices``: which word of each (its first sub-word is read).
+    Layer 0 is the embedding layer. The model reads ``[CLS] words [SEP]``.
+    Example: ``feats = word_features(model, tok, ds["words"], ds["target_index"])``
+    """
+    bert = getattr(model, "bert", model)
+    device = next(bert.parameters()).device
+    was = bert.training
+    bert.eval()
+    layers: list[list[torch.Tensor]] = []
+    for s in range(0, len(sentences), batch_size):
+        ids, pos = [], []
+        for words, j in zip(sentences[s:s + batch_size], indices[s:s + batch_size]):
+            seq, where = [tokenizer.cls_id], None
+            for w_i, w in enumerate(words):
+                if w_i == j:
+                    where = len(seq)
+                seq += tokenizer.encode(w)
+            if where is None:
+                raise ValueError(f"index {j} is outside a sentence of {len(words)} words")
+            ids.append(seq + [tokenizer.sep_id])
+            pos.append(where)
+        T = max(map(len, ids))
+        x = torch.full((len(ids), T), tokenizer.pad_id, dtype=torch.long)
+        m = torch.zeros_like(x)
+        for n, seq in enumerate(ids):
+            x[n, :len(seq)] = torch.tensor(seq)
+            m[n, :len(seq)] = 1
+        out = bert(x.to(device), attention_mask=m.to(device), output_hidden_states=True)
+        rows = torch.arange(len(ids))
+        for layer, h in enumerate(out.hidden_states):
+            if len(layers) <= layer:
+                layers.append([])
+            layers[layer].append(h[rows, torch.tensor(pos)].float().cpu())
+    bert.train(was)
+    return torch.stack([torch.cat(x) for x in layers])  # (L, N, C)
