@@ -339,3 +339,82 @@ def _drop_repeated_scripts(app, pagename, templatename, context, doctree):
         seen.add(key)
         kept.append(js)
     scripts[:] = kept  # in place: the list is the builder's own
+
+
+# --------------------------------------------------------------------------------------------
+# The repository's address: written by hand in _config.yml only
+
+
+# How the book's own repository is named outside _config.yml: the setup cell's pip install,
+# Colab and Binder links, and the package's homepage.
+_OWN_REPO_PATTERNS = [
+    re.compile(r"(?P<prefix>git\+https://github\.com/)(?P<repo>[\w.-]+/[\w.-]+?)(?P<suffix>(\.git)?[\\\"'@])"),
+    re.compile(r"(?P<prefix>colab\.research\.google\.com/github/)(?P<repo>[\w.-]+/[\w.-]+)(?P<suffix>/blob/)"),
+    re.compile(r"(?P<prefix>mybinder\.org/v2/gh/)(?P<repo>[\w.-]+/[\w.-]+)(?P<suffix>/)"),
+    re.compile(r"(?P<prefix>Homepage = \"https://github\.com/)(?P<repo>[\w.-]+/[\w.-]+?)(?P<suffix>\")"),
+    re.compile(r"(?P<prefix>git clone https://github\.com/)(?P<repo>[\w.-]+/[\w.-]+?)(?P<suffix>(\.git)?\s)"),
+]
+
+
+def configured_repo(root: Path = ROOT) -> tuple[str, str]:
+    """``(owner/name, branch)`` of the repository named in _config.yml."""
+    import yaml
+
+    repo = yaml.safe_load((root / "_config.yml").read_text())["repository"]
+    url = repo["url"].rstrip("/")
+    m = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+?)(\.git)?", url)
+    if not m:
+        raise ValueError(f"repository.url in _config.yml must be https://github.com/OWNER/NAME, got {url!r}")
+    return m.group(1), repo.get("branch", "main")
+
+
+def repo_url_files(root: Path = ROOT) -> list[Path]:
+    """The files that may name the repository: README.md, pyproject.toml, the notebooks (their
+    setup cell) and the pages of the book."""
+    files = [root / "README.md", root / "pyproject.toml"]
+    files += sorted(p for p in (root / "book").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    files += sorted((root / "book").rglob("*.md"))
+    return [f for f in files if f.is_file()]
+
+
+def repo_mentions(root: Path = ROOT) -> list[tuple[Path, str, str]]:
+    """Every ``(file, owner/name, matched text)`` where a file names the book's repository."""
+    found = []
+    for f in repo_url_files(root):
+        text = f.read_text(encoding="utf-8")
+        for pattern in _OWN_REPO_PATTERNS:
+            for m in pattern.finditer(text):
+                found.append((f, m.group("repo"), m.group(0).strip()))
+    return found
+
+
+def sync_repo_url(root: Path = ROOT) -> list[Path]:
+    """Write the repository of _config.yml wherever a file names the book's repository (the
+    setup cells, Colab and Binder links, the clone command and the package's homepage)."""
+    repo, _ = configured_repo(root)
+    changed = []
+    for f in repo_url_files(root):
+        text = f.read_text(encoding="utf-8")
+        new = text
+        for pattern in _OWN_REPO_PATTERNS:
+            new = pattern.sub(lambda m: m.group("prefix") + repo + m.group("suffix"), new)
+        if new != text:
+            f.write_text(new, encoding="utf-8")
+            changed.append(f)
+    return changed
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Helpers of the book's build.")
+    ap.add_argument("command", choices=["sync-repo-url", "exercise-index"])
+    args = ap.parse_args()
+    if args.command == "sync-repo-url":
+        repo, branch = configured_repo()
+        changed = sync_repo_url()
+        print(f"repository {repo} (branch {branch}): updated {len(changed)} files")
+        for f in changed:
+            print("  ", f.relative_to(ROOT))
+    else:
+        print(exercise_table())
