@@ -16,7 +16,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.lmnotes-installed
 VENDOR_STAMP := $(VENDOR)/.fetched
 
-.PHONY: install book test seeds clean
+.PHONY: install book test seeds clean student warm times repo-url
 
 install: $(STAMP) $(VENDOR_STAMP)
 
@@ -49,12 +49,32 @@ $(VENDOR_STAMP): Makefile
 	touch $@
 
 # Executes the notebooks (cached in _build/.jupyter_cache, so a second build only
-# re-runs notebooks that changed) and writes the website to _build/html.
+# re-runs notebooks that changed, or whose run used other lmnotes source) and writes the
+# website to _build/html. `make test` fills the same cache: either reuses the other's runs.
 book: install
 	$(VENV)/bin/jupyter-book build .
 
 test: install
 	$(PY) -m pytest
+
+# The student edition: every notebook with its solution cells removed and its checks kept.
+student: install
+	$(PY) -m lmnotes student book _build/student
+
+# Trains (or loads) every model the book uses into the model cache ($$LMNOTES_CACHE,
+# default ~/.cache/lmnotes), so no notebook waits for one in class.
+warm: install
+	$(PY) -m lmnotes warm
+
+# Measures each notebook with the model cache cold and warm into book/_data/notebook-times.json
+# (every notebook runs twice; ONLY=02-elmo measures only the notebooks whose path contains it).
+times: install
+	$(PY) book/_ext/notebook_times.py $(if $(ONLY),--only $(ONLY))
+
+# After changing repository.url in _config.yml: writes it into the notebooks' setup cells,
+# the README's links and pyproject.toml.
+repo-url: install
+	$(PY) book/_ext/lmnotes_book.py sync-repo-url
 
 # Every notebook at several book seeds (LMNOTES_SEED), each seed with its own model cache, so every
 # model is pretrained at that seed too; prints notebook x seed -> pass or the failing check and writes

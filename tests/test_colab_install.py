@@ -20,10 +20,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from conftest import BOOK, ROOT, repo_url
-
-pytestmark = pytest.mark.slow
 
 NOTEBOOK = BOOK / "00-the-world" / "the-world.ipynb"
 # What the last cell prints: where lmnotes came from, and the files of the installed package.
@@ -49,6 +48,7 @@ def _checkout_files() -> list[str]:
     return [f for f in proc.stdout.split("\0") if f and (ROOT / f).is_file()]
 
 
+@pytest.mark.slow
 def test_a_notebook_runs_where_colab_runs_it(tmp_path):
     # the checkout, as a clone of it would be
     src = tmp_path / "lm-notes"
@@ -102,3 +102,15 @@ def test_a_notebook_runs_where_colab_runs_it(tmp_path):
     missing = sorted(package - set(found["files"]))
     assert not missing, f"files of lmnotes/ missing from the installed package (add them as package data): {missing}"
     print(f"ran {NOTEBOOK.name} in a fresh Python ({sys.version.split()[0]}), lmnotes from {found['file']}")
+
+
+def test_binder_installs_a_cpu_build_of_torch_then_the_package():
+    """Binder builds environment.yml without the repository's files, then runs postBuild."""
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip
+    assert any(req.split(">")[0].split("=")[0].strip() == "torch" for req in pip)
+    assert not any(req.lstrip("-e ").startswith(".") for req in pip), "environment.yml cannot install the checkout"
+    post = ROOT / "postBuild"
+    assert post.is_file() and os.access(post, os.X_OK), "postBuild must exist and be executable"
+    assert "pip install" in post.read_text() and " -e ." in post.read_text()

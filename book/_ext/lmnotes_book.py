@@ -231,9 +231,11 @@ def times_table(folder: str) -> str:
     for lab in labels:
         m = data.get("machines", {}).get(lab)
         if m:
-            notes.append(f"{lab.upper()}: {m['machine']}, measured {m['date']}")
-    foot = ("\n*" + "; ".join(notes) + ". \"Cold\" is a first run with an empty model cache (the models "
-            "the notebook loads are trained first); \"warm\" a run after `python -m lmnotes warm`.*\n") if notes else ""
+            notes.append(f"{lab.upper()}: {m['machine']}, {m['date']}")
+    foot = ("\n*Measured on " + "; ".join(notes) + ". \"Cold\" is a first run with an empty model cache (the "
+            "models the notebook loads are trained first), \"warm\" a run with the models cached (after "
+            "`make warm`). A CPU time is the processor time of the notebook's kernel, which other jobs on "
+            "the machine do not inflate; on an idle two-core machine a run takes about that long or less.*\n") if notes else ""
     return head + "\n".join(lines) + "\n" + foot
 
 
