@@ -19,10 +19,10 @@ against the world's ground truth say what such vectors can and cannot do:
 
 * :func:`taxonomy_agreement`: how often a word's nearest neighbours among the world's animals and
   plants belong to its own category;
-* :func:`sense_separation`: how much closer occurrences of one sense are to each other than to the
-  other sense's. One vector per word form gives every occurrence of ``bank`` the same vector, so its
-  separation is exactly zero; :func:`window_average` (the vectors of the neighbouring words) is one
-  way to bring the context back.
+* :func:`sense_agreement`: how often an occurrence of an ambiguous word has, as its nearest other
+  occurrence, one of the same sense. One vector per word form gives every occurrence of ``bank`` the
+  same vector, so this is a coin toss; :func:`window_average` (the vectors of the neighbouring words)
+  is one way to bring the context back.
 
 Example::
 
@@ -44,7 +44,7 @@ from torch import nn
 
 __all__ = ["WordVectors", "build_vocab", "cooccurrence_matrix", "ppmi", "svd_vectors", "ppmi_svd",
            "skipgram_pairs", "noise_distribution", "negative_sampling_loss", "SkipGram", "train_skipgram",
-           "taxonomy_agreement", "sense_separation", "window_average"]
+           "taxonomy_agreement", "sense_agreement", "window_average"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,14 +404,16 @@ def taxonomy_agreement(wv: WordVectors, k: int = 3, world=None) -> float:
     return sum(hits) / len(hits)
 
 
-def sense_separation(vectors, senses: Sequence, groups: Sequence | None = None) -> float:
-    """Mean cosine similarity between occurrences of the same sense minus that between different senses.
+def sense_agreement(vectors, senses: Sequence, groups: Sequence | None = None) -> float:
+    """How often an occurrence's nearest other occurrence (cosine) has the same sense.
 
     ``vectors`` (N, D): one vector per occurrence of an ambiguous word; ``senses`` (N,): its sense label;
-    ``groups`` (N,), optional: the word form, so that only occurrences of the same word are compared
-    (``bank`` with ``bank``) and the result is the mean over words. 0 means the vectors cannot tell the
-    senses apart (as when every occurrence has the same vector); larger is better separated.
-    Example: ``sense_separation(wv.lookup(["bank"] * 4), ["river", "money", "river", "money"])``  # 0.0
+    ``groups`` (N,), optional: the word form, so that occurrences are compared only with occurrences of the
+    same word (``bank`` with ``bank``) and the result is the mean over words. When several occurrences are
+    equally near (identical vectors), each counts in proportion: one vector per word form makes every
+    occurrence tie with every other, and the score is the share of same-sense pairs, about 0.5 for two
+    balanced senses. 1.0 means every occurrence sits next to one of its own sense.
+    Example: ``sense_agreement(wv.lookup(["bank"] * 4), ["river", "money", "river", "money"])``  # 1/3
     """
     X = torch.as_tensor(vectors).float()
     if X.dim() != 2 or X.shape[0] != len(senses):
@@ -420,20 +422,20 @@ def sense_separation(vectors, senses: Sequence, groups: Sequence | None = None) 
     if len(groups) != len(senses):
         raise ValueError(f"groups must have one entry per occurrence: {len(groups)} for {len(senses)}")
     senses = [str(s) for s in senses]
-    X = F.normalize(X, dim=-1)
-    gaps = []
+    scores = []
     for grp in sorted(set(groups), key=repr):
         idx = [i for i, x in enumerate(groups) if x == grp]
         labels = [senses[i] for i in idx]
         if len(set(labels)) < 2:
             raise ValueError(f"word {grp!r} has occurrences of only one sense ({labels[0]!r}); each word needs two")
-        S = X[idx] @ X[idx].T  # (n, n)
+        # Centred on the word's mean occurrence: what all occurrences share (and most word vectors share:
+        # they point in one common direction) says nothing about the sense.
+        Xg = F.normalize(X[idx] - X[idx].mean(0), dim=-1)
+        S = (Xg @ Xg.T).fill_diagonal_(-float("inf"))  # (n, n), an occurrence is not its own neighbour
+        nearest = S >= S.max(dim=1, keepdim=True).values - 1e-6  # (n, n): the nearest, ties included
         same = torch.tensor([[a == b for b in labels] for a in labels])
-        off = ~torch.eye(len(idx), dtype=torch.bool)
-        if not (same & off).any():
-            raise ValueError(f"word {grp!r} needs two occurrences of at least one sense")
-        gaps.append(float(S[same & off].mean() - S[~same].mean()))
-    return sum(gaps) / len(gaps)
+        scores.append(float(((nearest & same).sum(1) / nearest.sum(1)).mean()))
+    return sum(scores) / len(scores)
 
 
 def window_average(wv: WordVectors, sentences, index: Sequence[int], window: int = 2) -> torch.Tensor:

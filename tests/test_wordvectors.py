@@ -204,21 +204,23 @@ def test_taxonomy_agreement_perfect_chance_and_bad_input():
         W.taxonomy_agreement(_taxonomy_vectors(0.1), k=0)
 
 
-def test_sense_separation_zero_for_one_vector_per_form():
+def test_sense_agreement_is_a_coin_toss_for_one_vector_per_form():
     v = torch.tensor([1.0, 2.0, 3.0])
-    assert W.sense_separation(v.repeat(4, 1), ["river", "money", "river", "money"]) == pytest.approx(0.0, abs=1e-6)
+    # every occurrence ties with the 3 others, 1 of which has its sense
+    assert W.sense_agreement(v.repeat(4, 1), ["river", "money", "river", "money"]) == pytest.approx(1 / 3)
     X = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
-    s = W.sense_separation(X, ["river", "river", "money", "money"])
-    assert s > 0.8
-    # per word: the mean over words of each word's gap
-    both = W.sense_separation(torch.cat([X, v[:2].repeat(4, 1)]), ["r", "r", "m", "m"] * 2, groups=["bank"] * 4 + ["bat"] * 4)
-    assert both == pytest.approx(s / 2, abs=1e-5)
+    assert W.sense_agreement(X, ["river", "river", "money", "money"]) == 1.0
+    assert W.sense_agreement(X, ["river", "money", "river", "money"]) == 0.0
+    # per word: the mean over words
+    both = W.sense_agreement(torch.cat([X, v[:2].repeat(4, 1)]), ["r", "r", "m", "m"] * 2,
+                             groups=["bank"] * 4 + ["bat"] * 4)
+    assert both == pytest.approx((1.0 + 1 / 3) / 2)
     with pytest.raises(ValueError, match="only one sense"):
-        W.sense_separation(X, ["river"] * 4)
-    with pytest.raises(ValueError, match="two occurrences"):
-        W.sense_separation(X[:2], ["river", "money"])
+        W.sense_agreement(X, ["river"] * 4)
     with pytest.raises(ValueError, match="N = len"):
-        W.sense_separation(X, ["river"])
+        W.sense_agreement(X, ["river"])
+    with pytest.raises(ValueError, match="groups"):
+        W.sense_agreement(X, ["r", "r", "m", "m"], groups=["bank"])
 
 
 def test_window_average_reads_the_neighbours_only():
