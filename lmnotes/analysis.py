@@ -18,13 +18,18 @@ Example::
 """
 from __future__ import annotations
 
+import math
 import random
+from collections import Counter
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from .data.tokenizers import ELMoTokenizer
 from .models.bert import Bert, BertForPreTraining
+from .models.elmo import BiLM, ScalarMix
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,3 +184,199 @@ def word_features(model: Bert | BertForPreTraining, tokenizer, sentences: Sequen
             layers[layer].append(h[rows, torch.tensor(pos)].float().cpu())
     bert.train(was)
     return torch.stack([torch.cat(x) for x in layers])  # (L, N, C)
+
+
+@torch.no_grad()
+def contextual_vectors(model: BiLM, tok: ELMoTokenizer, sentences, index=None, batch_size: int = 256):
+    """The three layers' vectors of words in ``sentences``.
+
+    With ``index`` (one word position per sentence, counting words from 0, ``<S>`` excluded): a tensor
+    (3, N, 2d), the vectors of word ``index[i]`` of sentence ``i``. Without: a list with one tensor
+    (3, n_words_i, 2d) per sentence. Vectors are returned on the CPU in float32.
+    Example: ``v = contextual_vectors(model, tok, ["the river bank was old ."], index=[2])  # (3, 1, 2d)``
+    """
+    was = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    sentences = list(sentences)
+    if index is not None and len(index) != len(sentences):
+        raise ValueError(f"index needs one position per sentence: {len(index)} positions, {len(sentences)} sentences")
+    out = []
+    for i in range(0, len(sentences), batch_size):
+        chunk = sentences[i:i + batch_size]
+        b = tok.batch(chunk)
+        h = model.layers(b["char_ids"].to(device), b["lengths"].to(device)).float().cpu()  # (3, B, T, 2d)
+        for j in range(len(chunk)):
+            n_words = int(b["lengths"][j]) - 2
+            if index is None:
+                out.append(h[:, j, 1:1 + n_words])
+            else:
+                k = int(index[i + j])
+                if not 0 <= k < n_words:
+                    raise ValueError(f"index[{i + j}] = {k} is outside sentence {i + j}, which has {n_words} words")
+                out.append(h[:, j, 1 + k])
+    model.train(was)
+    return torch.stack(out, dim=1) if index is not None else out
+
+
+def nearest_neighbours(model: BiLM, tok: ELMoTokenizer, sentence, index: int, pool, k: int = 5,
+                       pool_vectors=None) -> list[list[tuple[float, str]]]:
+    """For word ``index`` of ``sentence``, the ``k`` nearest word occurrences in ``pool`` in each layer.
+
+    ``pool``: sentences (strings). Returns one list per layer of ``(cosine similarity, text)`` where the
+    text is the pool sentence with the neighbour in brackets. ``pool_vectors`` (from
+    ``contextual_vectors(model, tok, pool)``) saves recomputing the pool.
+    Example: ``nearest_neighbours(model, tok, "the river bank was old .", 2, pool)[2][0]``
+    """
+    words = tok.split(sentence)
+    if not 0 <= index < len(words):
+        raise ValueError(f"index must be in [0, {len(words) - 1}] for a sentence of {len(words)} words, got {index}")
+    pool = [p if isinstance(p, str) else " ".join(p) for p in pool]
+    pool_vectors = pool_vectors if pool_vectors is not None else contextual_vectors(model, tok, pool)
+    where = [(s, t) for s, v in enumerate(pool_vectors) for t in range(v.shape[1])]
+    P = F.normalize(torch.cat(list(pool_vectors), dim=1), dim=-1)  # (3, M, 2d)
+    q = F.normalize(contextual_vectors(model, tok, [words], index=[index])[:, 0], dim=-1)  # (3, 2d)
+    sims = torch.einsum("lmd,ld->lm", P, q)
+    out = []
+    for layer in range(sims.shape[0]):
+        top = sims[layer].topk(min(k, sims.shape[1]))
+        row = []
+        for sim, m in zip(top.values.tolist(), top.indices.tolist()):
+            s, t = where[m]
+            w = pool[s].split()
+            row.append((sim, " ".join(w[:t] + [f"[{w[t]}]"] + w[t + 1:])))
+        out.append(row)
+    return out
+
+# ---------------------------------------------------------------------------------------------
+# ELMo's scalar mix, fitted to a task
+# ---------------------------------------------------------------------------------------------
+
+
+def fit_scalar_mix(layers, labels, steps: int = 300, lr: float = 0.02, seed: int = 0):
+    """Learn a task's :class:`ScalarMix` and a linear classifier on frozen biLM layers; returns ``(mix, classifier)``.
+
+    ``layers`` (L, N, D): the vectors of N labelled examples; ``labels`` (N,) class ids. Each layer is
+    centred (its mean over the N examples) and divided by **one** number, its root-mean-square deviation,
+    so that the weights ``s_j`` compare layers rather than their scales (the paper adds layer normalisation
+    for the same reason). One number per layer, not one per feature: with a handful of labels a feature's
+    standard deviation is a poor estimate, and dividing by a tiny one blows that feature up on new examples.
+    A layer that is the same for every example (layer 0 of one word) becomes zeros and carries nothing.
+    Predict with :func:`predict_scalar_mix`.
+    Example: ``mix, clf = fit_scalar_mix(contextual_vectors(model, tok, sents, index), y); mix.weights``
+    """
+    layers = torch.as_tensor(layers).float()
+    labels = torch.as_tensor(labels).long()
+    if layers.dim() != 3 or layers.shape[1] != len(labels):
+        raise ValueError(f"layers must be (L, N, D) with N = len(labels) = {len(labels)}, got {tuple(layers.shape)}")
+    if len(labels) < 2:
+        raise ValueError(f"labels must hold at least 2 examples, got {len(labels)}")
+    g = torch.Generator().manual_seed(seed)
+    mix = ScalarMix(layers.shape[0])
+    mean = layers.mean(dim=1, keepdim=True)  # (L, 1, D)
+    mix.register_buffer("layer_mean", mean)
+    mix.register_buffer("layer_scale", (layers - mean).pow(2).mean(dim=(1, 2), keepdim=True).sqrt() + 1e-6)  # (L, 1, 1)
+    clf = nn.Linear(layers.shape[-1], int(labels.max()) + 1)
+    with torch.no_grad():
+        clf.weight.copy_(torch.randn(clf.weight.shape, generator=g) * 0.01)
+        clf.bias.zero_()
+    opt = torch.optim.Adam(list(mix.parameters()) + list(clf.parameters()), lr=lr)
+    x = (layers - mix.layer_mean) / mix.layer_scale
+    with torch.enable_grad():
+        for _ in range(steps):
+            loss = F.cross_entropy(clf(mix(x)), labels)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return mix, clf
+
+
+@torch.no_grad()
+def predict_scalar_mix(mix: ScalarMix, clf: nn.Module, layers) -> torch.Tensor:
+    """Class ids (N,) for ``layers`` (L, N, D) with a mix and classifier from :func:`fit_scalar_mix`."""
+    return clf(mix((torch.as_tensor(layers).float() - mix.layer_mean) / mix.layer_scale)).argmax(-1)
+
+# ---------------------------------------------------------------------------------------------
+# Baselines: a task model trained from scratch, n-gram perplexity
+# ---------------------------------------------------------------------------------------------
+
+
+class ScratchClassifier(nn.Module):
+    """A task model trained from scratch: word embeddings -> one biLSTM -> a linear layer at one word.
+
+    The comparison for ELMo's data efficiency: the same kind of task model, with no pretraining.
+    ``forward(word_ids (B, T), index (B,))`` -> logits (B, n_classes).
+    """
+
+    def __init__(self, vocab_size: int, n_classes: int, d: int = 32):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, d, padding_idx=0)
+        self.lstm = nn.LSTM(d, d, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * d, n_classes)
+
+    def forward(self, word_ids, index):
+        h, _ = self.lstm(self.embedding(word_ids))  # (B, T, 2d)
+        return self.out(h[torch.arange(len(index)), index])
+
+
+def scratch_accuracy(tok: ELMoTokenizer, train_sents, train_index, train_y, test_sents, test_index, test_y,
+                     d: int = 32, steps: int = 200, lr: float = 1e-2, seed: int = 0) -> float:
+    """Train a :class:`ScratchClassifier` on the labelled words and return its test accuracy.
+
+    Sentences are word lists; ``*_index`` counts words from 0. Example: see the chapter's data-efficiency plot.
+    """
+    torch.manual_seed(seed)
+    tr, te = tok.batch(train_sents), tok.batch(test_sents)
+    ytr, yte = torch.as_tensor(train_y).long(), torch.as_tensor(test_y).long()
+    model = ScratchClassifier(tok.vocab_size, int(max(ytr.max(), yte.max())) + 1, d)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    itr, ite = torch.as_tensor(train_index) + 1, torch.as_tensor(test_index) + 1  # +1: <S>
+    with torch.enable_grad():
+        for _ in range(steps):
+            loss = F.cross_entropy(model(tr["word_ids"], itr), ytr)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        return float((model(te["word_ids"], ite).argmax(-1) == yte).float().mean())
+
+
+def ngram_perplexity(train, test, n: int = 2, direction: str = "forward", k: float = 0.1) -> float:
+    """Perplexity of an add-``k`` smoothed unigram (``n=1``) or bigram (``n=2``) model, as a baseline.
+
+    ``train``/``test``: sentences (strings or word lists). The same tokens are scored as by
+    :func:`perplexity`: every word plus ``</S>`` (forward; the previous word is the context) or
+    ``<S>`` (backward; the next word is the context).
+    Example: ``ngram_perplexity(ds["train"]["text"], ds["validation"]["text"], n=2)``
+    """
+    if n not in (1, 2):
+        raise ValueError(f"n must be 1 (unigram) or 2 (bigram), got {n!r}")
+    if direction not in ("forward", "backward"):
+        raise ValueError(f"direction must be 'forward' or 'backward', got {direction!r}")
+    if k <= 0:
+        raise ValueError(f"k (add-k smoothing) must be > 0, got {k}")
+
+    def seqs(sents):
+        for s in sents:
+            w = ["<S>"] + (s.split() if isinstance(s, str) else list(s)) + ["</S>"]
+            yield w if direction == "forward" else w[::-1]
+
+    vocab = {w for s in seqs(train) for w in s} | {"<UNK>"}
+    unigram, bigram, context = Counter(), Counter(), Counter()
+    for s in seqs(train):
+        for a, b in zip(s, s[1:]):
+            unigram[b] += 1
+            bigram[a, b] += 1
+            context[a] += 1
+    V, N = len(vocab), sum(unigram.values())
+    nll, count = 0.0, 0
+    for s in seqs(test):
+        s = [w if w in vocab else "<UNK>" for w in s]
+        for a, b in zip(s, s[1:]):
+            if n == 1:
+                p = (unigram[b] + k) / (N + k * V)
+            else:
+                p = (bigram[a, b] + k) / (context[a] + k * V)
+            nll -= math.log(p)
+            count += 1
+    return math.exp(nll / count)

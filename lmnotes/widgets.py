@@ -122,7 +122,7 @@ def elmo_neighbours_widget(model, tokenizer, pool, pool_vectors=None, sentence: 
     """
     import ipywidgets as w
 
-    from .models.elmo import contextual_vectors, nearest_neighbours
+    from .analysis import contextual_vectors, nearest_neighbours
 
     pool = list(pool)
     pool_vectors = pool_vectors if pool_vectors is not None else contextual_vectors(model, tokenizer, pool)

@@ -138,8 +138,7 @@ def _load_builtin_recipes() -> None:
     # Importing a recipe module registers its models.
     import importlib
 
-    for mod in ("lmnotes.recipes.elmo", "lmnotes.recipes.bert", "lmnotes.recipes.gpt", "lmnotes.rlhf.reward",
-                "lmnotes.models.elmo", "lmnotes.models.bert", "lmnotes.models.gpt"):  # until their recipes move
+    for mod in ("lmnotes.recipes.elmo", "lmnotes.recipes.bert", "lmnotes.recipes.gpt", "lmnotes.rlhf.reward"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:
@@ -244,8 +243,7 @@ def _rebuild(kind: str, config: dict, tokenizer) -> nn.Module:
 
 
 def _tokenizer_kind(tokenizer) -> str | None:
-    from .data.tokenizers import Tokenizer
-    from .models.elmo import ELMoTokenizer
+    from .data.tokenizers import ELMoTokenizer, Tokenizer
 
     if tokenizer is None:
         return None
@@ -256,8 +254,7 @@ def _tokenizer_kind(tokenizer) -> str | None:
 
 
 def _read_tokenizer(kind, path: Path):
-    from .data.tokenizers import Tokenizer
-    from .models.elmo import ELMoTokenizer
+    from .data.tokenizers import ELMoTokenizer, Tokenizer
 
     if kind is None:
         return None

@@ -1,4 +1,4 @@
-"""lmnotes.models.elmo: shapes, the two causality properties, the shared softmax, ScalarMix, training."""
+"""ELMo (lmnotes.models.elmo and its recipe and analyses): shapes, the two causality properties, the shared softmax, ScalarMix, training."""
 from __future__ import annotations
 
 import math
@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 
-from lmnotes.models.elmo import (
-    BiLM, CharCNN, ELMoConfig, ELMoTokenizer, ScalarMix, contextual_vectors, lm_batches, lm_targets,
-    nearest_neighbours, ngram_perplexity, perplexity, reverse_padded,
-)
+from lmnotes.analysis import contextual_vectors, nearest_neighbours, ngram_perplexity
+from lmnotes.data.tokenizers import ELMoTokenizer
+from lmnotes.models.elmo import BiLM, CharCNN, ELMoConfig, ScalarMix, lm_targets, reverse_padded
+from lmnotes.recipes.elmo import lm_batches, perplexity
 
 TEXTS = ["the river bank was old .", "the money was near the big bank .", "the children watch the birds .",
          "the watch was old .", "a robin is a bird .", "birds can fly ."]
@@ -193,7 +193,7 @@ def test_runs_on_cuda_under_autocast(tok, model):
 
 
 def test_fit_scalar_mix_learns_from_few_labels_and_drops_an_empty_layer():
-    from lmnotes.models.elmo import fit_scalar_mix, predict_scalar_mix
+    from lmnotes.analysis import fit_scalar_mix, predict_scalar_mix
 
     g = torch.Generator().manual_seed(0)
     y = torch.arange(208) % 2

@@ -23,7 +23,7 @@ from torch import nn
 import lmnotes
 from lmnotes import zoo
 from lmnotes.data.tokenizers import BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer
-from lmnotes.models.elmo import ELMoTokenizer
+from lmnotes.data.tokenizers import ELMoTokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ["the robin can fly .", "the cat sat on the mat .", "a penguin can swim ."]

@@ -10,5 +10,5 @@ from .world import (  # noqa: F401
     ADJECTIVES, EXCEPTIONS, NOUN_VERB, PROPERTIES, SENSES, TAGS, TAXONOMY, Sentence, World, corpus, documents, facts,
     instructions, load_text, online, pos_corpus, reviews, sense_corpus,
 )
-from .tokenizers import SPECIAL_TOKENS, BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer  # noqa: F401
+from .tokenizers import SPECIAL_TOKENS, BPETokenizer, CharTokenizer, ELMoTokenizer, Tokenizer, WordTokenizer  # noqa: F401
 from .batching import IGNORE_INDEX, infinite, lm_windows, make_loader, pad_batch, pad_collate, tokenize_dataset  # noqa: F401

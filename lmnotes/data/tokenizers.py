@@ -48,6 +48,7 @@ __all__ = [
     "CharTokenizer",
     "WordTokenizer",
     "BPETokenizer",
+    "ELMoTokenizer",
 ]
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"]
@@ -635,3 +636,153 @@ class BPETokenizer(Tokenizer):
         self.merges = [tuple(m) for m in merges]
         self._ranks = {pair: rank for rank, pair in enumerate(self.merges)}
         self._cache = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# ELMo's input: the characters of every word, and the word ids it predicts
+# ---------------------------------------------------------------------------------------------
+
+
+class ELMoTokenizer:
+    """Words to character ids (the input) and word ids (the targets of the softmax).
+
+    Character ids: 0 padding, 1 an unknown character (any character not seen in training),
+    2 begin-of-word, 3 end-of-word, 4 the begin-of-sentence mark, 5 the end-of-sentence mark,
+    then the characters seen in training. A word becomes ``[bow, c_1, .., c_n, eow]`` padded to
+    ``max_word_len``; a word longer than ``max_word_len - 2`` characters keeps its first
+    ``max_word_len - 2`` characters (the character window of the CharCNN).
+
+    Word ids come from a :class:`~lmnotes.data.tokenizers.WordTokenizer` (``[BOS]`` = 5 and
+    ``[EOS]`` = 6 mark the sentence ends, ``[PAD]`` = 0, unknown words ``[UNK]`` = 1).
+
+    Example::
+
+        tok = ELMoTokenizer().train(["the river bank was old ."])
+        b = tok.batch(["the bank was old ."])   # char_ids (1, 7, 16), word_ids (1, 7), lengths (1,)
+    """
+
+    pad_char, unk_char, bow_char, eow_char, bos_char, eos_char = range(6)
+    n_special_chars = 6
+
+    def __init__(self, max_word_len: int = 16):
+        if not isinstance(max_word_len, int) or max_word_len < 3:
+            raise ValueError(f"max_word_len must be an int >= 3 (begin, one character, end), got {max_word_len!r}")
+        self.max_word_len = max_word_len
+        self.words = WordTokenizer()
+        self.chars: list[str] = []
+        self._char_id: dict[str, int] = {}
+
+    def train(self, texts) -> ELMoTokenizer:
+        """Learn the word vocabulary and the character set from ``texts`` (strings). Returns ``self``."""
+        texts = list(texts)
+        self.words.train(texts)
+        self.chars = sorted({c for t in texts for c in t if not c.isspace()})
+        self._char_id = {c: i + self.n_special_chars for i, c in enumerate(self.chars)}
+        return self
+
+    @property
+    def n_chars(self) -> int:
+        return self.n_special_chars + len(self.chars)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.words.vocab_size
+
+    def word_to_chars(self, word: str) -> list[int]:
+        """``max_word_len`` character ids of one word (truncated, unknown characters -> 1, padded with 0)."""
+        if word == "[BOS]":
+            body = [self.bos_char]
+        elif word == "[EOS]":
+            body = [self.eos_char]
+        else:
+            body = [self._char_id.get(c, self.unk_char) for c in word[: self.max_word_len - 2]]
+        ids = [self.bow_char] + body + [self.eow_char]
+        return ids + [self.pad_char] * (self.max_word_len - len(ids))
+
+    def split(self, sentence) -> list[str]:
+        """A sentence (a string or a list of words) as its list of words; an empty one is an error."""
+        if isinstance(sentence, str):
+            words = sentence.split()
+        elif isinstance(sentence, (list, tuple)) and all(isinstance(w, str) for w in sentence):
+            words = list(sentence)
+        else:
+            raise TypeError(f"a sentence must be a string or a list of words, got {type(sentence).__name__}")
+        if not words:
+            raise ValueError("the sentence is empty; the biLM needs at least one word to read "
+                             f"(got {sentence!r})")
+        return words
+
+    def encode(self, sentence) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(char_ids (N+2, max_word_len), word_ids (N+2,))`` for ``<S> w_1 .. w_N </S>``.
+
+        Example: ``chars, ids = tok.encode("the bank was old .")``
+        """
+        words = ["[BOS]"] + self.split(sentence) + ["[EOS]"]
+        chars = torch.tensor([self.word_to_chars(w) for w in words], dtype=torch.long)
+        ids = torch.tensor([self.words.token_to_id(w) if w in self.words._ids else self.words.unk_id
+                            for w in words], dtype=torch.long)
+        return chars, ids
+
+    def batch(self, sentences) -> dict:
+        """Pad several sentences (right side): ``char_ids (B, T, W)``, ``word_ids (B, T)``, ``lengths (B,)``.
+
+        ``T`` is the longest sentence plus 2 (``<S>``, ``</S>``). Example: ``tok.batch(["a b .", "c ."])``
+        """
+        if isinstance(sentences, str):
+            raise TypeError("sentences must be a list of sentences; wrap a single sentence in a list: [sentence]")
+        enc = [self.encode(s) for s in sentences]
+        if not enc:
+            raise ValueError("sentences is empty; give at least one sentence")
+        T = max(len(ids) for _, ids in enc)
+        char_ids = torch.zeros(len(enc), T, self.max_word_len, dtype=torch.long)
+        word_ids = torch.zeros(len(enc), T, dtype=torch.long)
+        for b, (c, ids) in enumerate(enc):
+            char_ids[b, : len(ids)] = c
+            word_ids[b, : len(ids)] = ids
+        return {"char_ids": char_ids, "word_ids": word_ids,
+                "lengths": torch.tensor([len(ids) for _, ids in enc])}
+
+    def __repr__(self):
+        return (f"ELMoTokenizer({self.vocab_size} words, {len(self.chars)} characters, "
+                f"max_word_len={self.max_word_len})")
+
+    def to_json(self) -> str:
+        """The tokenizer as JSON: its character set, word length and word vocabulary.
+
+        Example: ``ELMoTokenizer.from_json(tok.to_json())``
+        """
+        return json.dumps({"format": "lmnotes-elmo-tokenizer", "version": 1, "max_word_len": self.max_word_len,
+                           "chars": self.chars, "words": self.words.to_dict()}, ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "this JSON") -> ELMoTokenizer:
+        """Rebuild a tokenizer from :meth:`to_json`'s string. Example: ``ELMoTokenizer.from_json(s)``"""
+        try:
+            state = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{source} is not an ELMoTokenizer saved by lmnotes: it is not JSON ({err})") from None
+        if not isinstance(state, dict) or state.get("format") != "lmnotes-elmo-tokenizer" or state.get("version") != 1:
+            raise ValueError(f"{source} is not an ELMoTokenizer saved by lmnotes (ELMoTokenizer.save writes one)")
+        chars = state.get("chars")
+        if not isinstance(chars, list) or not all(isinstance(c, str) and len(c) == 1 for c in chars):
+            raise ValueError(f"{source}: 'chars' must be a list of single characters")
+        tok = cls(state.get("max_word_len"))
+        tok.words = WordTokenizer.from_dict(state.get("words"), f"{source} (its word vocabulary)")
+        tok.chars = chars
+        tok._char_id = {c: i + cls.n_special_chars for i, c in enumerate(chars)}
+        return tok
+
+    def save(self, path) -> None:
+        """Write the tokenizer to ``path`` as JSON. Example: ``tok.save("elmo-tok.json")``"""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(self.to_json())
+
+    @classmethod
+    def load(cls, path) -> ELMoTokenizer:
+        """Read a tokenizer written by :meth:`save`. Example: ``ELMoTokenizer.load("elmo-tok.json")``"""
+        with open(path, encoding="utf-8") as f:
+            return cls.from_json(f.read(), repr(str(path)))
+
+    def __eq__(self, other) -> bool:
+        return (type(other) is type(self) and self.max_word_len == other.max_word_len
+                and self.chars == other.chars and self.words == other.words)
