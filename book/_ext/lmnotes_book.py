@@ -190,7 +190,7 @@ def exercise_table(chapter: str | None = None) -> str:
     head = "| exercise | notebook | what it practises | difficulty |\n| --- | --- | --- | --- |\n"
     if chapter is None:
         head = "| exercise | chapter | notebook | what it practises | difficulty |\n| --- | --- | --- | --- | --- |\n"
-    order = {name: i for i, name in enumerate(("world", "representation", "elmo", "bert", "gpt", "rlhf", "challenges"))}
+    order = {name: i for i, name in enumerate(("world", "representations", "elmo", "bert", "gpt", "rlhf", "challenges"))}
     rows.sort(key=lambda r: (order.get(r["chapter"], 99), r["notebooks"][:1], r["name"]))
     lines = []
     for r in rows:

@@ -12,6 +12,13 @@ ABOUT: dict[str, tuple[str, int]] = {
     "unk_rate": ("word-level vocabularies and the out-of-vocabulary rate", 1),
     "bpe_merge": ("one merge step of byte-pair encoding", 2),
     "unseen_word": ("which tokenizers can spell a word they never saw (question)", 1),
+    # representation learning
+    "ppmi": ("positive pointwise mutual information from co-occurrence counts", 2),
+    "skipgram_loss": ("skip-gram with negative sampling: the loss for a word, its context and noise words", 2),
+    "learning_curve_point": ("one point of a learning curve: a balanced draw of n labels, a probe trained on them", 2),
+    "static_sense": ("what one static vector per word knows of the word's sense (question)", 1),
+    "topic_after_sentiment": ("what a network trained for one task keeps of another property (question)", 1),
+    "unseen_entities": ("which features help with words never seen with a label (question)", 1),
     # ELMo
     "perplexity_from_loss": ("perplexity as the exponential of the mean cross-entropy in nats", 1),
     "backward_targets": ("the backward language model's targets, with padding", 2),
@@ -26,6 +33,7 @@ ABOUT: dict[str, tuple[str, int]] = {
     "nsp_example": ("drawing next-sentence-prediction pairs: true next or a random other document", 2),
     "pretraining_loss": ("BERT's pretraining loss: masked LM over picked positions plus NSP", 2),
     "mask_share": ("how many tokens the masking changes (question)", 1),
+    "control_task": ("control-task labels for a probe: one random label per word type", 2),
     "expected_layer": ("the expected layer of a probe: where along the depth a property appears", 2),
     "sentiment_pretraining": ("when pretraining does not help (question)", 1),
     # generative models
