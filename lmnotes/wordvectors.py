@@ -18,7 +18,7 @@ Both give a :class:`WordVectors` (``words``, ``vectors`` (V, D), ``nearest``), a
 against the world's ground truth say what such vectors can and cannot do:
 
 * :func:`taxonomy_agreement`: how often a word's nearest neighbours among the world's animals and
-  plants belong to its own category;
+  plants belong to its own category (:func:`neighbour_agreement` for any labelling of words);
 * :func:`sense_agreement`: how often an occurrence of an ambiguous word has, as its nearest other
   occurrence, one of the same sense. One vector per word form gives every occurrence of ``bank`` the
   same vector, so this is a coin toss; :func:`window_average` (the vectors of the neighbouring words)
@@ -35,7 +35,7 @@ Example::
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -44,7 +44,7 @@ from torch import nn
 
 __all__ = ["WordVectors", "build_vocab", "cooccurrence_matrix", "ppmi", "svd_vectors", "ppmi_svd",
            "skipgram_pairs", "noise_distribution", "negative_sampling_loss", "SkipGram", "train_skipgram",
-           "taxonomy_agreement", "sense_agreement", "window_average"]
+           "neighbour_agreement", "taxonomy_agreement", "sense_agreement", "window_average"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,31 +377,39 @@ def train_skipgram(sentences, dim: int = 32, window: int = 2, negatives: int = 5
 # ---------------------------------------------------------------------------------------------
 
 
+def neighbour_agreement(wv: WordVectors, labels: Mapping[str, str], k: int = 3) -> float:
+    """How often a word's ``k`` nearest neighbours among the labelled words share its label (precision at ``k``).
+
+    ``labels``: word -> label (e.g. ``{"robin": "bird", "trout": "fish", ...}``); words ``wv`` does not know
+    are left out. Each word is compared with the other labelled words only (cosine similarity). Vectors that
+    know nothing score about ``(n_c - 1) / (N - 1)`` on average (``n_c`` words share a label, ``N`` in all).
+    Example: ``neighbour_agreement(wv, {"good": "+", "great": "+", "bad": "-", "awful": "-"}, k=1)``
+    """
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be an int >= 1, got {k!r}")
+    known = [w for w in labels if w in wv]
+    if len(known) <= k:
+        raise ValueError(f"the vectors know {len(known)} of the {len(labels)} labelled words; at least k + 1 = "
+                         f"{k + 1} are needed (train on text that mentions them, or lower k)")
+    X = F.normalize(wv.lookup(known), dim=-1)
+    sims = (X @ X.T).fill_diagonal_(-float("inf"))  # a word is not its own neighbour
+    top = sims.topk(k, dim=-1).indices  # (N, k)
+    hits = [labels[known[j]] == labels[w] for i, w in enumerate(known) for j in top[i].tolist()]
+    return sum(hits) / len(hits)
+
+
 def taxonomy_agreement(wv: WordVectors, k: int = 3, world=None) -> float:
     """How often a word's nearest neighbours among the world's animals and plants share its category.
 
-    For every entity of the world's taxonomy that ``wv`` knows (``robin``, ``oak``, ...), take its ``k``
-    nearest other entities (cosine) and count those of the same category (bird, fish, mammal, reptile,
-    insect, tree); return the share over all entities (precision at ``k``). Vectors that know nothing
-    score about ``(n_c - 1) / (N - 1)`` on average, 0.15 for the world's 37 entities in six categories.
+    :func:`neighbour_agreement` over every entity of the world's taxonomy (``robin``, ``oak``, ...) with its
+    category (bird, fish, mammal, reptile, insect, tree). Vectors that know nothing score about 0.15 on
+    average (37 entities in six categories).
     Example: ``taxonomy_agreement(wv, k=3)``  # 1.0 when every neighbour is in the right category
     """
     from .data.world import World
 
     world = world or World(0)
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be an int >= 1, got {k!r}")
-    ents = [e for e in world.entities if e in wv]
-    if len(ents) <= k:
-        raise ValueError(f"the vectors know {len(ents)} of the world's {len(world.entities)} animals and plants; "
-                         f"at least k + 1 = {k + 1} are needed (train on text that mentions them)")
-    X = F.normalize(wv.lookup(ents), dim=-1)
-    sims = X @ X.T
-    sims.fill_diagonal_(-float("inf"))
-    cats = [world.category_of(e) for e in ents]
-    top = sims.topk(k, dim=-1).indices  # (N, k)
-    hits = [cats[j] == cats[i] for i in range(len(ents)) for j in top[i].tolist()]
-    return sum(hits) / len(hits)
+    return neighbour_agreement(wv, {e: world.category_of(e) for e in world.entities}, k)
 
 
 def sense_agreement(vectors, senses: Sequence, groups: Sequence | None = None) -> float:

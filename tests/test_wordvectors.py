@@ -198,10 +198,20 @@ def test_taxonomy_agreement_perfect_chance_and_bad_input():
     # random vectors: about (n_c - 1) / (N - 1) = 0.15 on average
     chance = sum(W.taxonomy_agreement(_taxonomy_vectors(100.0, s), k=3) for s in range(20)) / 20
     assert 0.08 < chance < 0.25, chance
-    with pytest.raises(ValueError, match="know"):
+    with pytest.raises(ValueError, match="know 2 of the 37"):
         W.taxonomy_agreement(W.WordVectors(["robin", "oak"], torch.randn(2, 4)), k=3)
     with pytest.raises(ValueError, match="k must"):
         W.taxonomy_agreement(_taxonomy_vectors(0.1), k=0)
+
+
+def test_neighbour_agreement_by_hand():
+    wv = W.WordVectors(["good", "great", "bad", "awful", "oak"],
+                       torch.tensor([[1.0, 0.1], [1.0, 0.0], [0.0, 1.0], [0.1, 1.0], [1.0, 1.0]]))
+    labels = {"good": "+", "great": "+", "bad": "-", "awful": "-", "zebra": "-"}  # zebra: unknown, left out
+    assert W.neighbour_agreement(wv, labels, k=1) == 1.0
+    assert W.neighbour_agreement(wv, labels, k=2) == pytest.approx(0.5)  # the other pair comes second
+    with pytest.raises(ValueError, match="at least k"):
+        W.neighbour_agreement(wv, labels, k=4)
 
 
 def test_sense_agreement_is_a_coin_toss_for_one_vector_per_form():
