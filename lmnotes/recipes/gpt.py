@@ -189,19 +189,66 @@ def instruction_batches(rows, tok, batch_size: int = 32, seed: int = 0):
     return get_batch
 
 
+def prompt_ids(tok, row, shots=(), max_len: int | None = None) -> list[int]:
+    """The token ids a model reads to answer ``row``: ``[BOS] prompt answer :``, after the solved examples in
+    ``shots`` (k-shot prompting), each as a text of its own, ``[BOS] prompt answer : <answer> [EOS]``, the way
+    texts follow one another in a language model's training stream.
+
+    With ``max_len`` (the model's context), examples that do not fit are left out, the earliest first; the
+    question itself is never cut. Example: ``prompt_ids(tok, {"prompt": "is a robin a bird ?"})``
+    """
+    question = [tok.bos_id] + tok.encode(row["prompt"] + " answer :")
+    if max_len is not None and len(question) > max_len:
+        raise ValueError(f"the prompt {row['prompt']!r} is {len(question)} tokens, longer than the model's context "
+                         f"of {max_len}; shorten it or use a model with a larger block_size")
+    examples = [[tok.bos_id] + tok.encode(d["prompt"] + " answer : " + d["answer"]) + [tok.eos_id] for d in shots]
+    while examples and max_len is not None and sum(map(len, examples)) + len(question) > max_len:
+        examples = examples[1:]  # the earliest example goes first: the nearest ones matter most
+    return [t for e in examples for t in e] + question
+
+
+def draw_shots(rows, pool, k: int, seed: int = 0) -> list[list[dict]]:
+    """For each row, ``k`` solved examples from ``pool`` of the same task in the same phrasing (never the row's
+    own prompt), drawn reproducibly by ``seed``: the demonstrations of k-shot prompting.
+
+    Example: ``shots = draw_shots(test, train, k=3)``; then ``answer_accuracy(model, tok, test, shots=shots)``
+    """
+    if not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be an int >= 0 (the number of examples per prompt), got {k!r}")
+    rng = random.Random(seed)
+    by_format: dict = {}
+    for d in pool:
+        by_format.setdefault((d["task"], d["phrasing"]), []).append(d)
+    out = []
+    for r in rows:
+        candidates = [d for d in by_format.get((r["task"], r["phrasing"]), []) if d["prompt"] != r["prompt"]]
+        if len(candidates) < k:
+            raise ValueError(f"the pool has {len(candidates)} solved examples of task {r['task']!r} in phrasing "
+                             f"{r['phrasing']}, fewer than k={k}; lower k or give a larger pool")
+        out.append(rng.sample(candidates, k))
+    return out
+
+
 @torch.no_grad()
-def predict_answers(model, tok, rows, batch_size: int = 256) -> list[str]:
+def predict_answers(model, tok, rows, batch_size: int = 256, shots=None) -> list[str]:
     """The model's most likely word after ``[BOS] prompt answer :`` for each row (a dict with ``prompt``).
 
+    ``shots`` (one list of solved rows per row, from :func:`draw_shots`) puts examples before each question
+    (:func:`prompt_ids`); those that do not fit the model's context are left out.
     Example: ``predict_answers(model, tok, [{"prompt": "is a robin a bird ?"}])``  → ``["yes"]``
     """
     rows = list(rows)
+    if shots is not None and len(shots) != len(rows):
+        raise ValueError(f"shots has {len(shots)} lists of examples for {len(rows)} rows; give one list per row "
+                         "(draw_shots(rows, pool, k) makes them)")
     device = next(model.parameters()).device
+    max_len = getattr(getattr(model, "config", None), "block_size", None)
     was_training = model.training
     model.eval()
     words = []
     for s in range(0, len(rows), batch_size):
-        seqs = [[tok.bos_id] + tok.encode(r["prompt"] + " answer :") for r in rows[s:s + batch_size]]
+        seqs = [prompt_ids(tok, r, shots[s + i] if shots is not None else (), max_len)
+                for i, r in enumerate(rows[s:s + batch_size])]
         T = max(map(len, seqs))
         x = torch.full((len(seqs), T), tok.pad_id, dtype=torch.long)
         m = torch.zeros_like(x)
@@ -215,15 +262,16 @@ def predict_answers(model, tok, rows, batch_size: int = 256) -> list[str]:
     return words
 
 
-def answer_accuracy(model, tok, rows, batch_size: int = 256) -> float:
-    """Share of instructions whose answer is the model's most likely word after ``answer :``.
+def answer_accuracy(model, tok, rows, batch_size: int = 256, shots=None) -> float:
+    """Share of instructions whose answer is the model's most likely word after ``answer :`` (with ``shots``,
+    after k solved examples each: see :func:`predict_answers`).
 
     Example: ``answer_accuracy(model, tok, ds["test"])``  → 0.93
     """
     rows = list(rows)
     if not rows:
         raise ValueError("rows is empty: there is nothing to evaluate")
-    pred = predict_answers(model, tok, rows, batch_size)
+    pred = predict_answers(model, tok, rows, batch_size, shots=shots)
     return sum(p == r["answer"].split()[0] for p, r in zip(pred, rows)) / len(rows)
 
 
