@@ -89,7 +89,9 @@ def _say(request, line: str) -> None:
 def executed_notebooks(request) -> dict[Path, lmnotes_book.Executed]:
     """Every notebook of the table of contents, executed (or found executed) in the jupyter-cache."""
     timeout = int(load_config().get("execute", {}).get("timeout", 1200))
+    # computed once: the book build below reuses these runs even if the source changes meanwhile
     fingerprint = lmnotes_book.source_fingerprint()
+    os.environ[lmnotes_book.FINGERPRINT_ENV] = fingerprint
     results = {}
     start = time.perf_counter()
     for path in lmnotes_book.toc_notebooks():

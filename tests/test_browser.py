@@ -118,8 +118,11 @@ class Visit:
         return out + self.errors
 
     def screenshot(self, page_path: str):
+        """The whole page (its first 15,000 pixels, for a long one) to _build/screenshots/."""
         name = page_path.replace("/", "__") + ".png"
-        self.page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+        height = self.page.evaluate("() => document.documentElement.scrollHeight")
+        clip = {"x": 0, "y": 0, "width": 1280, "height": min(height, 15_000)}
+        self.page.screenshot(path=str(SCREENSHOTS / name), full_page=True, clip=clip)
 
     def close(self):
         self.context.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 import time
@@ -62,13 +63,20 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
 # Executing the notebooks once, into the jupyter-cache
 
 
+FINGERPRINT_ENV = "LMNOTES_SOURCE_FINGERPRINT"
+
+
 def source_fingerprint(root: Path = ROOT) -> str:
     """A hash of the ``lmnotes`` source and the package metadata.
 
     jupyter-cache matches a notebook by its code cells only; an executed notebook is only as
     current as the package it imported, so each cached run carries this fingerprint and a run
-    made with other source is executed again.
+    made with other source is executed again. A caller that has just executed the notebooks
+    (the tests) passes its fingerprint to the book build in ``$LMNOTES_SOURCE_FINGERPRINT``, so
+    that an edit made meanwhile does not make the build run them all again.
     """
+    if os.environ.get(FINGERPRINT_ENV):
+        return os.environ[FINGERPRINT_ENV]
     h = hashlib.sha256()
     files = sorted((root / "lmnotes").rglob("*.py")) + [root / "pyproject.toml"]
     for f in files:
