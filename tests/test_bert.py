@@ -255,19 +255,46 @@ def test_hf_loading_checks_keys_and_shapes():
     transformers = pytest.importorskip("transformers")
     hf = transformers.BertModel(_hf_config())
     sd = hf.state_dict()
-    from lmnotes.models.bert import _hf_to_ours, _load_exact
+    from lmnotes.models.bert import state_dict_from_hf
+    from lmnotes.models.common import load_exact
 
     bad = dict(sd)
     bad["encoder.layer.0.output.dense.weight"] = torch.zeros(3, 3)
     with pytest.raises(ValueError, match="shape of blocks.0.mlp.proj.weight"):
-        _load_exact(Bert.from_hf(hf), _hf_to_ours(bad, prefix=""))
+        load_exact(Bert.from_hf(hf), state_dict_from_hf(bad, heads=False))
     bad = dict(sd)
     bad["encoder.layer.0.extra.weight"] = torch.zeros(3)
     with pytest.raises(KeyError, match="not used"):
-        _hf_to_ours(bad, prefix="")
+        state_dict_from_hf(bad, heads=False)
     bad = {k: v for k, v in sd.items() if "pooler" not in k}
     with pytest.raises(KeyError, match="pooler"):
-        _hf_to_ours(bad, prefix="")
+        load_exact(Bert.from_hf(hf), state_dict_from_hf(bad, heads=False))
+    bad = {k: v for k, v in sd.items() if "attention.self.value" not in k}
+    with pytest.raises(KeyError, match="value"):
+        state_dict_from_hf(bad, heads=False)
+
+
+def test_hf_loading_refuses_other_architectures():
+    transformers = pytest.importorskip("transformers")
+    with pytest.raises(ValueError, match="is_decoder"):
+        Bert.from_hf(transformers.BertModel(_hf_config(is_decoder=True)))
+    with pytest.raises(ValueError, match="is_decoder"):
+        BertForPreTraining.from_hf(transformers.BertForPreTraining(_hf_config(is_decoder=True)))
+    gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32,
+                                                                n_layer=1, n_head=2))
+    with pytest.raises(ValueError, match="BertForPreTraining.*'gpt2'"):
+        BertForPreTraining.from_hf(gpt2)
+    with pytest.raises(ValueError, match="BertModel.*'gpt2'"):
+        Bert.from_hf(gpt2)
+
+
+def test_hf_pretraining_heads_must_be_tied():
+    transformers = pytest.importorskip("transformers")
+    hf = transformers.BertForPreTraining(_hf_config(tie_word_embeddings=False))
+    with torch.no_grad():
+        hf.cls.predictions.decoder.weight.add_(1.0)
+    with pytest.raises(ValueError, match="tied"):
+        BertForPreTraining.from_hf(hf)
 
 
 # ------------------------------------------------------------------ fine-tuning heads

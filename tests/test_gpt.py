@@ -233,6 +233,31 @@ def test_hf_parity():
     assert torch.equal(ours.generate(x[:1, :5], 8, temperature=0.0), ref_gen)
 
 
+def test_hf_model_is_returned_in_eval_mode():
+    transformers = pytest.importorskip("transformers")
+    hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32, n_layer=1,
+                                                              n_head=2)).train()
+    assert not GPT.from_hf(hf).training
+
+
+@pytest.mark.parametrize("option, msg", [(dict(scale_attn_weights=False), "scale_attn_weights"),
+                                         (dict(scale_attn_by_inverse_layer_idx=True), "inverse_layer_idx")])
+def test_hf_refuses_attention_options_it_does_not_implement(option, msg):
+    transformers = pytest.importorskip("transformers")
+    hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32, n_layer=2,
+                                                              n_head=2, **option))
+    with pytest.raises(ValueError, match=msg):
+        GPT.from_hf(hf)
+
+
+def test_hf_refuses_another_family():
+    transformers = pytest.importorskip("transformers")
+    bert = transformers.BertForPreTraining(transformers.BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1,
+                                                                   num_attention_heads=2, intermediate_size=64))
+    with pytest.raises(ValueError, match="GPT2LMHeadModel.*'bert'"):
+        GPT.from_hf(bert)
+
+
 def test_hf_rejects_a_mismatched_state():
     transformers = pytest.importorskip("transformers")
     hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32,

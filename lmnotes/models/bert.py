@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .common import check_config, check_hf_config, load_exact, map_hf_state_dict
 from .transformer import Block
 
 IGNORE = -100  # label of the positions a loss skips (PyTorch's and Hugging Face's convention)
@@ -62,14 +63,8 @@ class BertConfig:
     global_layers: int = 0
 
     def __post_init__(self):
-        for name in ("vocab_size", "max_position", "type_vocab_size", "d_model", "n_layer", "n_head", "d_ff"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if self.d_model % self.n_head:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_config(self, ("vocab_size", "max_position", "type_vocab_size", "d_model", "n_layer", "n_head", "d_ff"),
+                     divisible=("d_model", "n_head"))
         if self.window is not None and (not isinstance(self.window, int) or self.window < 0):
             raise ValueError(f"window must be None or an int >= 0, got {self.window!r}")
         if not isinstance(self.global_layers, int) or not 0 <= self.global_layers <= self.n_layer:
@@ -206,9 +201,8 @@ class Bert(nn.Module):
         Example: ``Bert.from_hf(transformers.BertModel.from_pretrained("bert-base-uncased"))``
         """
         hf_model = getattr(hf_model, "bert", hf_model)
-        model = cls(config_from_hf(hf_model.config))
-        _load_exact(model, _hf_to_ours(hf_model.state_dict(), prefix=""))
-        return model.eval()
+        config = config_from_hf(hf_model.config, "Bert", "BertModel")
+        return load_exact(cls(config), state_dict_from_hf(hf_model.state_dict(), heads=False)).eval()
 
     @classmethod
     def from_pretrained(cls, name: str = "bert-base-uncased") -> "Bert":
@@ -314,9 +308,8 @@ class BertForPreTraining(nn.Module):
 
         Example: ``BertForPreTraining.from_hf(transformers.BertForPreTraining.from_pretrained("bert-base-uncased"))``
         """
-        model = cls(config_from_hf(hf_model.config))
-        _load_exact(model, _hf_to_ours(hf_model.state_dict(), prefix="bert."))
-        return model.eval()
+        config = config_from_hf(hf_model.config, "BertForPreTraining", "BertForPreTraining")
+        return load_exact(cls(config), state_dict_from_hf(hf_model.state_dict(), heads=True)).eval()
 
     @classmethod
     def from_pretrained(cls, name: str = "bert-base-uncased") -> "BertForPreTraining":
@@ -331,8 +324,15 @@ class BertForPreTraining(nn.Module):
 # ---------------------------------------------------------------------------------------------
 
 
-def config_from_hf(hf_config) -> BertConfig:
-    """Our :class:`BertConfig` from a ``transformers.BertConfig`` (post-norm, exact GELU only)."""
+def config_from_hf(hf_config, ours: str = "Bert", theirs: str = "BertModel") -> BertConfig:
+    """Our :class:`BertConfig` from a ``transformers.BertConfig`` (an encoder: post-norm, exact GELU, absolute positions).
+
+    Anything else is refused with a ValueError rather than loaded into a model that would compute something else.
+    """
+    check_hf_config(hf_config, "bert", ours, theirs)
+    if getattr(hf_config, "is_decoder", False) or getattr(hf_config, "add_cross_attention", False):
+        raise ValueError("the model is a decoder (is_decoder=True: causal attention, or cross-attention); this BERT "
+                         "is a bidirectional encoder, so its outputs would differ. Load an encoder (is_decoder=False)")
     act = getattr(hf_config, "hidden_act", "gelu")
     if act != "gelu":
         raise ValueError(f"only hidden_act='gelu' (exact) is supported, got {act!r}")
@@ -346,69 +346,35 @@ def config_from_hf(hf_config) -> BertConfig:
                       ln_eps=hf_config.layer_norm_eps, pad_id=hf_config.pad_token_id or 0)
 
 
-def _hf_to_ours(sd: dict, prefix: str) -> dict:
-    """Rename a Hugging Face BERT state dict to ours; HF's separate query/key/value become one ``qkv``."""
-    sd = {k: v for k, v in sd.items() if not k.endswith("position_ids")}  # a buffer, not a weight
-    out, used = {}, set()
+def state_dict_from_hf(hf_state: dict, heads: bool) -> dict:
+    """A Hugging Face BERT state dict in our names; ``heads``: a ``BertForPreTraining`` (keys ``bert.*``, ``cls.*``).
 
-    def take(hf_key, our_key):
-        if hf_key not in sd:
-            raise KeyError(f"the Hugging Face weights have no {hf_key!r}")
-        out[our_key] = sd[hf_key]
-        used.add(hf_key)
-
-    ours = "" if prefix == "" else "bert."
-    e, o = f"{prefix}embeddings.", f"{ours}embeddings."
-    take(e + "word_embeddings.weight", o + "token.weight")
-    take(e + "token_type_embeddings.weight", o + "segment.weight")
-    take(e + "position_embeddings.weight", o + "position.weight")
-    take(e + "LayerNorm.weight", o + "ln.weight")
-    take(e + "LayerNorm.bias", o + "ln.bias")
-    i = 0
-    while f"{prefix}encoder.layer.{i}.attention.self.query.weight" in sd:
-        h, b = f"{prefix}encoder.layer.{i}.", f"{ours}blocks.{i}."
-        for p in ("weight", "bias"):
-            parts = [h + f"attention.self.{n}.{p}" for n in ("query", "key", "value")]
-            out[b + f"attn.qkv.{p}"] = torch.cat([sd[k] for k in parts], dim=0)  # (3C, C) / (3C,)
-            used.update(parts)
-            take(h + f"attention.output.dense.{p}", b + f"attn.proj.{p}")
-            take(h + f"attention.output.LayerNorm.{p}", b + f"ln1.{p}")
-            take(h + f"intermediate.dense.{p}", b + f"mlp.fc.{p}")
-            take(h + f"output.dense.{p}", b + f"mlp.proj.{p}")
-            take(h + f"output.LayerNorm.{p}", b + f"ln2.{p}")
-        i += 1
-    for p in ("weight", "bias"):
-        take(f"{prefix}pooler.dense.{p}", f"{ours}pooler.{p}")
-    if prefix:  # the pretraining heads
-        for p in ("weight", "bias"):
-            take(f"cls.predictions.transform.dense.{p}", f"mlm.dense.{p}")
-            take(f"cls.predictions.transform.LayerNorm.{p}", f"mlm.ln.{p}")
-            take(f"cls.seq_relationship.{p}", f"nsp.{p}")
-        take("cls.predictions.bias", "mlm.bias")
-        # The decoder is tied to the word embeddings (checked here: our head reuses the embeddings).
-        dec = sd.get("cls.predictions.decoder.weight")
-        if dec is not None and not torch.equal(dec, out["bert.embeddings.token.weight"]):
-            raise ValueError("the Hugging Face MLM decoder is not tied to the word embeddings; this BERT ties them")
-        used.update(k for k in ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias") if k in sd)
-        out["mlm.token_embedding.weight"] = out["bert.embeddings.token.weight"]
-    left = sorted(set(sd) - used)
-    if left:
-        raise KeyError(f"Hugging Face weights not used (an architecture this BERT does not have?): {left[:5]}")
-    return out
-
-
-def _load_exact(model: nn.Module, sd: dict) -> None:
-    """Copy ``sd`` into ``model``: every key present on both sides, every shape equal."""
-    own = model.state_dict()
-    missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
-    if missing or extra:
-        raise KeyError(f"weights do not match the model: missing {missing[:5]}, unexpected {extra[:5]}")
-    for k, v in sd.items():
-        if tuple(v.shape) != tuple(own[k].shape):
-            raise ValueError(f"shape of {k}: the weights have {tuple(v.shape)}, the model {tuple(own[k].shape)}")
-    with torch.no_grad():
-        for k, p in own.items():
-            p.copy_(sd[k])
+    Hugging Face's separate query, key and value become one ``qkv`` (3C, C); the MLM decoder is the word
+    embedding matrix (tied), which :func:`~lmnotes.models.common.load_exact` checks.
+    """
+    p = "bert\\." if heads else ""
+    o = "bert." if heads else ""
+    layer = p + r"encoder\.layer\.(\d+)\."
+    rules = [(p + r"embeddings\.word_embeddings\.weight", o + "embeddings.token.weight"),
+             (p + r"embeddings\.token_type_embeddings\.weight", o + "embeddings.segment.weight"),
+             (p + r"embeddings\.position_embeddings\.weight", o + "embeddings.position.weight"),
+             (p + r"embeddings\.LayerNorm\.(weight|bias)", o + r"embeddings.ln.\1"),
+             (layer + r"attention\.self\.(?P<part>query|key|value)\.(weight|bias)", o + r"blocks.\1.attn.qkv.\3"),
+             (layer + r"attention\.output\.dense\.(weight|bias)", o + r"blocks.\1.attn.proj.\2"),
+             (layer + r"attention\.output\.LayerNorm\.(weight|bias)", o + r"blocks.\1.ln1.\2"),
+             (layer + r"intermediate\.dense\.(weight|bias)", o + r"blocks.\1.mlp.fc.\2"),
+             (layer + r"output\.dense\.(weight|bias)", o + r"blocks.\1.mlp.proj.\2"),
+             (layer + r"output\.LayerNorm\.(weight|bias)", o + r"blocks.\1.ln2.\2"),
+             (p + r"pooler\.dense\.(weight|bias)", o + r"pooler.\1")]
+    if heads:
+        rules += [(r"cls\.predictions\.transform\.dense\.(weight|bias)", r"mlm.dense.\1"),
+                  (r"cls\.predictions\.transform\.LayerNorm\.(weight|bias)", r"mlm.ln.\1"),
+                  (r"cls\.predictions\.bias", "mlm.bias"),
+                  (r"cls\.predictions\.decoder\.weight", "mlm.token_embedding.weight"),
+                  (r"cls\.seq_relationship\.(weight|bias)", r"nsp.\1")]
+    ignore = [r".*embeddings\.(position_ids|token_type_ids)",  # buffers, not weights
+              r"cls\.predictions\.decoder\.bias"]  # the same tensor as cls.predictions.bias
+    return map_hf_state_dict(hf_state, rules, ignore=ignore, fuse=("part", ("query", "key", "value")))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .common import check_config
+
 
 # ---------------------------------------------------------------------------------------------
 # The model
@@ -54,12 +56,7 @@ class ELMoConfig:
 
     def __post_init__(self):
         self.filters = tuple(tuple(int(v) for v in f) for f in self.filters)
-        for name in ("vocab_size", "n_chars", "max_word_len", "char_dim", "d"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_config(self, ("vocab_size", "n_chars", "max_word_len", "char_dim", "d"))
         for w, n in self.filters:
             if not 1 <= w <= self.max_word_len or n < 1:
                 raise ValueError(f"each filter needs width in [1, max_word_len={self.max_word_len}] and "

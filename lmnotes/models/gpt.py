@@ -21,9 +21,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .transformer import Block, KVCache
+from .common import check_config, check_hf_config, load_exact, map_hf_state_dict
+from .transformer import Block, KVCache, StaticKVCache
 
-__all__ = ["GPTConfig", "GPT", "top_k_filter", "top_p_filter", "causal_mask", "check_sampling_args"]
+__all__ = ["GPTConfig", "GPT", "StaticDecoder", "top_k_filter", "top_p_filter", "causal_mask", "check_sampling_args"]
 
 
 @dataclass
@@ -45,16 +46,10 @@ class GPTConfig:
     gelu_approx: str = "tanh"  # GPT-2's GELU is the tanh approximation
 
     def __post_init__(self):
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "d_model"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if self.d_model % self.n_head:
-            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_head ({self.n_head})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
+        check_config(self, ("vocab_size", "block_size", "n_layer", "n_head", "d_model", "d_ff"),
+                     divisible=("d_model", "n_head"))
 
 
 _OUTPUT_TYPES: dict = {}
@@ -141,11 +136,12 @@ class GPT(nn.Module):
         Example: ``logits, loss = model(x, targets=y)``
         """
         B, T = idx.shape
-        start = cache.length if cache is not None else 0
+        static = getattr(cache, "static", False)  # a StaticKVCache: each row at its own position (a tensor)
+        start = cache.length if cache is not None and not static else 0
         if start + T > self.config.block_size:
             raise ValueError(f"sequence of {start + T} tokens is longer than the model's context of "
                              f"{self.config.block_size}; crop it or build the model with a larger block_size")
-        pos = torch.arange(start, start + T, device=idx.device)  # (T,)
+        pos = cache.positions(T) if static else torch.arange(start, start + T, device=idx.device)  # (B, T) or (T,)
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
         if cache is not None and attention_mask is not None and attention_mask.shape[1] != start + T:
             raise ValueError(f"with a cache, attention_mask must cover all {start + T} positions so far, "
@@ -181,12 +177,26 @@ class GPT(nn.Module):
 
     # ------------------------------------------------------------------ generation
 
-    def new_cache(self, batch: int, max_len: int | None = None, device=None, dtype=None) -> KVCache:
-        """A key/value cache for ``batch`` sequences of up to ``max_len`` (default block_size) positions."""
+    def new_cache(self, batch: int, max_len: int | None = None, device=None, dtype=None,
+                  static: bool = False) -> KVCache | StaticKVCache:
+        """A key/value cache for ``batch`` sequences of up to ``max_len`` (default block_size) positions;
+        ``static=True``: a :class:`StaticKVCache` (fixed shapes, for a compiled decode step)."""
         c = self.config
         p = self.wte.weight
-        return KVCache(c.n_layer, batch, c.n_head, max_len or c.block_size, c.d_model // c.n_head,
-                       device=device or p.device, dtype=dtype or p.dtype)
+        if max_len is not None and not 1 <= max_len <= c.block_size:
+            raise ValueError(f"max_len must be in [1, block_size={c.block_size}], got {max_len}")
+        kind = StaticKVCache if static else KVCache
+        return kind(c.n_layer, batch, c.n_head, max_len or c.block_size, c.d_model // c.n_head,
+                    device=device or p.device, dtype=dtype or p.dtype)
+
+    def decoder(self, batch: int = 1, max_len: int | None = None, compile: bool = False, mode: str | None = None,
+                backend: str = "inductor") -> StaticDecoder:
+        """A :class:`StaticDecoder` for ``batch`` rows: a static cache allocated once, and (``compile=True``) a
+        compiled decode step, captured as a CUDA graph on a GPU. Build it once and call its ``generate`` often.
+
+        Example: ``dec = model.decoder(batch=1, compile=True); dec.generate(idx, 256, temperature=0)``
+        """
+        return StaticDecoder(self, batch, max_len, compile=compile, mode=mode, backend=backend)
 
     @torch.no_grad()
     def next_token_probs(self, idx: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
@@ -273,48 +283,33 @@ class GPT(nn.Module):
         Example: ``GPT.from_hf(transformers.GPT2LMHeadModel(transformers.GPT2Config(n_layer=2)))``
         """
         hc = hf_model.config
+        check_hf_config(hc, "gpt2", "GPT", "GPT2LMHeadModel")
         act = getattr(hc, "activation_function", "gelu_new")
         if act not in ("gelu_new", "gelu_pytorch_tanh"):
             raise ValueError(f"only GPT-2's tanh GELU is supported, the model uses {act!r}")
+        # Two GPT-2 options change the attention itself; this GPT always scales by 1/sqrt(d_head), as GPT-2 does.
+        if not getattr(hc, "scale_attn_weights", True):
+            raise ValueError("the model sets scale_attn_weights=False (attention logits not divided by "
+                             "sqrt(d_head)); this GPT always scales them, so its logits would differ")
+        if getattr(hc, "scale_attn_by_inverse_layer_idx", False):
+            raise ValueError("the model sets scale_attn_by_inverse_layer_idx=True (attention logits divided by "
+                             "the layer number too); this GPT does not, so its logits would differ")
+        if getattr(hc, "add_cross_attention", False):
+            raise ValueError("the model has cross-attention layers (add_cross_attention=True); this GPT has none")
         config = GPTConfig(vocab_size=hc.vocab_size, block_size=hc.n_positions, n_layer=hc.n_layer,
                            n_head=hc.n_head, d_model=hc.n_embd, d_ff=hc.n_inner or 4 * hc.n_embd,
                            dropout=0.0, bias=True, ln_eps=hc.layer_norm_epsilon, gelu_approx="tanh")
-        model = cls(config)
-        sd_hf = {k: v for k, v in hf_model.state_dict().items()
-                 if not k.endswith(".attn.bias") and not k.endswith(".attn.masked_bias")}  # causal-mask buffers
-        ours = model.state_dict()
-        rename = {"transformer.wte.weight": "wte.weight", "transformer.wpe.weight": "wpe.weight",
-                  "transformer.ln_f.weight": "ln_f.weight", "transformer.ln_f.bias": "ln_f.bias",
-                  "lm_head.weight": "lm_head.weight"}
-        per_layer = {"ln_1": "ln1", "ln_2": "ln2", "attn.c_attn": "attn.qkv", "attn.c_proj": "attn.proj",
-                     "mlp.c_fc": "mlp.fc", "mlp.c_proj": "mlp.proj"}
-        transposed = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
-        seen = set()
-        with torch.no_grad():
-            for k, v in sd_hf.items():
-                if k in rename:
-                    name = rename[k]
-                else:
-                    parts = k.split(".")  # transformer.h.{i}.{sub...}.{weight|bias}
-                    if parts[:2] != ["transformer", "h"]:
-                        raise KeyError(f"unexpected key in the Hugging Face model: {k}")
-                    sub = ".".join(parts[3:-1])
-                    if sub not in per_layer:
-                        raise KeyError(f"unexpected key in the Hugging Face model: {k}")
-                    name = f"blocks.{parts[2]}.{per_layer[sub]}.{parts[-1]}"
-                    if any(k.endswith(t) for t in transposed):
-                        v = v.t()
-                if name not in ours:
-                    raise KeyError(f"{k} maps to {name}, which this GPT does not have")
-                if ours[name].shape != v.shape:
-                    raise ValueError(f"shape mismatch for {k} → {name}: {tuple(v.shape)} vs "
-                                     f"{tuple(ours[name].shape)}")
-                ours[name].copy_(v)
-                seen.add(name)
-        missing = set(ours) - seen
-        if missing:
-            raise KeyError(f"the Hugging Face model lacks weights for: {sorted(missing)}")
-        return model
+        block = r"transformer\.h\.(\d+)\."
+        rules = [(r"transformer\.(wte|wpe|ln_f)\.(weight|bias)", r"\1.\2"), (r"lm_head\.weight", "lm_head.weight"),
+                 (block + r"ln_(1|2)\.(weight|bias)", r"blocks.\1.ln\2.\3"),
+                 (block + r"attn\.c_attn\.(weight|bias)", r"blocks.\1.attn.qkv.\2"),
+                 (block + r"attn\.c_proj\.(weight|bias)", r"blocks.\1.attn.proj.\2"),
+                 (block + r"mlp\.c_fc\.(weight|bias)", r"blocks.\1.mlp.fc.\2"),
+                 (block + r"mlp\.c_proj\.(weight|bias)", r"blocks.\1.mlp.proj.\2")]
+        state = map_hf_state_dict(hf_model.state_dict(), rules,
+                                  ignore=[r".*\.attn\.(masked_)?bias"],  # the causal-mask buffers of old versions
+                                  transpose=[r".*\.(c_attn|c_proj|c_fc)\.weight"])  # Conv1D: (in, out)
+        return load_exact(cls(config), state).eval()
 
     @classmethod
     def from_pretrained(cls, name: str = "gpt2") -> GPT:
@@ -322,6 +317,108 @@ class GPT(nn.Module):
         from transformers import GPT2LMHeadModel
 
         return cls.from_hf(GPT2LMHeadModel.from_pretrained(name))
+
+
+# ---------------------------------------------------------------------- fast decoding
+
+
+class StaticDecoder:
+    """Generation with a :class:`StaticKVCache` allocated once and a decode step that can be compiled.
+
+    ``GPT.generate`` slices its cache to the positions filled so far, so every step has new shapes. Here each
+    step feeds one token per row at that row's own position and attends over the whole (masked) buffer:
+    every tensor keeps its shape, so ``torch.compile(mode="reduce-overhead")`` captures the step once as a
+    CUDA graph and replays all layers with one launch, instead of a launch per kernel (at batch 1 the
+    launches, not the arithmetic, bound the speed). The tokens are ``GPT.generate``'s.
+
+        dec = model.decoder(batch=1, compile=True)     # build (and compile) once ...
+        out = dec.generate(idx, 256, temperature=0)     # ... and reuse: (1, T + 256)
+        dec2 = model.decoder(batch=2)
+        dec2.generate([[5, 7, 9], [5, 2]], 20)          # prompts of different lengths: a list of id lists
+    """
+
+    def __init__(self, model: GPT, batch: int = 1, max_len: int | None = None, compile: bool = False,
+                 mode: str | None = None, backend: str = "inductor"):
+        if not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a positive integer, got {batch!r}")
+        self.model, self.batch = model, batch
+        self.cache = model.new_cache(batch, max_len, static=True)
+        self.max_len = self.cache.max_len
+        self.compiled = bool(compile)
+        self._step = self._decode_step
+        if compile:
+            on_gpu = self.cache.k.is_cuda
+            mode = mode or ("reduce-overhead" if on_gpu else None)
+            self._step = torch.compile(self._decode_step, mode=mode, backend=backend, fullgraph=True)
+
+    def _decode_step(self, idx: torch.Tensor) -> torch.Tensor:
+        """(B, 1) the last token of each row → (B, V) float logits of the next; moves every row one on."""
+        return self.model(idx, cache=self.cache)[:, -1].float()
+
+    def _prompts(self, idx) -> tuple[torch.Tensor, torch.Tensor]:
+        device = self.cache.pos.device
+        if torch.is_tensor(idx):
+            if idx.dim() == 1:
+                idx = idx.unsqueeze(0)
+            if idx.dim() != 2 or idx.shape[1] == 0:
+                raise ValueError(f"idx must be a (batch, length) tensor with length >= 1, got {tuple(idx.shape)}")
+            return idx.to(device), torch.full((idx.shape[0],), idx.shape[1], device=device)
+        rows = [list(r) for r in idx]
+        if not rows or any(len(r) == 0 for r in rows):
+            raise ValueError("every prompt needs at least one token")
+        lengths = torch.tensor([len(r) for r in rows], device=device)
+        padded = torch.zeros(len(rows), max(len(r) for r in rows), dtype=torch.long)
+        for b, r in enumerate(rows):  # right padding: a row's padding keys sit after its own position, unseen
+            padded[b, :len(r)] = torch.tensor(r)
+        return padded.to(device), lengths
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens: int, temperature: float = 0.0, top_k: int | None = None,
+                 top_p: float | None = None, stop_token: int | None = None,
+                 generator: torch.Generator | None = None):
+        """Continue ``idx`` by ``max_new_tokens`` tokens, as :meth:`GPT.generate` does (greedy by default here).
+
+        idx: a (B, T) tensor (returns (B, T + n)), or B lists of token ids of any lengths (returns B lists, each
+        prompt followed by its continuation). B must be this decoder's ``batch``, and the longest prompt plus
+        ``max_new_tokens`` must fit in ``max_len``.
+        """
+        check_sampling_args(temperature, top_k, top_p)
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+        as_tensor = torch.is_tensor(idx)
+        prompt, lengths = self._prompts(idx)
+        B, T = prompt.shape
+        if B != self.batch:
+            raise ValueError(f"this decoder was built for batch {self.batch}, got {B} prompts; "
+                             f"build one with model.decoder(batch={B})")
+        if T + max_new_tokens > self.max_len:
+            raise ValueError(f"a prompt of {T} tokens plus {max_new_tokens} new ones is longer than the static "
+                             f"cache ({self.max_len} positions); use model.generate, which slides its window")
+        model = self.model
+        was_training = model.training
+        model.eval()
+        self.cache.pos.zero_()
+        # Prefill (not compiled: its length varies): all prompts at once, then each row moves to its own end.
+        logits = model(prompt, cache=self.cache)  # (B, T, V)
+        self.cache.pos.copy_(lengths)
+        logits = logits[torch.arange(B, device=prompt.device), lengths - 1].float()  # (B, V)
+        out, done = [], torch.zeros(B, dtype=torch.bool, device=prompt.device)
+        for i in range(max_new_tokens):
+            nxt = sample_next(logits, temperature, top_k, top_p, generator)  # (B,)
+            if stop_token is not None:
+                nxt = torch.where(done, torch.full_like(nxt, stop_token), nxt)
+                done |= nxt == stop_token
+            out.append(nxt)
+            if i + 1 == max_new_tokens or (stop_token is not None and bool(done.all())):
+                break
+            if self.compiled:
+                torch.compiler.cudagraph_mark_step_begin()  # the previous step's outputs are no longer needed
+            logits = self._step(nxt[:, None])
+        model.train(was_training)
+        new = torch.stack(out, dim=1) if out else prompt.new_zeros(B, 0)  # (B, n)
+        if as_tensor:
+            return torch.cat([prompt, new], dim=1)
+        return [prompt[b, :lengths[b]].tolist() + new[b].tolist() for b in range(B)]
 
 
 # ---------------------------------------------------------------------- sampling
