@@ -3,7 +3,8 @@ import torch
 
 from lmnotes.data import BPETokenizer
 from lmnotes.analysis import word_features
-from lmnotes.models.bert import IGNORE, Bert, BertConfig, BertForPreTraining
+from lmnotes.data import IGNORE_INDEX
+from lmnotes.models.bert import Bert, BertConfig, BertForPreTraining
 from lmnotes.recipes.bert import fill_mask, mask_tokens, next_sentence_pairs, pretraining_batches, truncate_pair
 
 SMALL = dict(vocab_size=60, max_position=32, d_model=32, n_layer=2, n_head=4, d_ff=64, dropout=0.0)
@@ -27,7 +28,7 @@ def _batch(B=4, T=12, seed=0):
 def test_mask_statistics_over_many_draws():
     ids = torch.randint(7, 500, (2000, 128), generator=torch.Generator().manual_seed(0))
     masked, labels = mask_tokens(ids, mask_id=MASK, vocab_size=500, generator=torch.Generator().manual_seed(1))
-    picked = labels != IGNORE
+    picked = labels != IGNORE_INDEX
     n = picked.sum().item()
     assert abs(n / ids.numel() - 0.15) < 0.003
     assert torch.equal(labels[picked], ids[picked])
@@ -46,11 +47,11 @@ def test_special_tokens_and_padding_never_masked():
     ids[:, 10:12] = PAD
     masked, labels = mask_tokens(ids, mask_id=MASK, vocab_size=60, prob=0.9, generator=torch.Generator().manual_seed(0))
     special = (ids == CLS) | (ids == SEP) | (ids == PAD)
-    assert (labels[special] == IGNORE).all()
+    assert (labels[special] == IGNORE_INDEX).all()
     assert torch.equal(masked[special], ids[special])
-    assert (labels[~special] != IGNORE).float().mean() > 0.85
+    assert (labels[~special] != IGNORE_INDEX).float().mean() > 0.85
     # random replacements are ordinary tokens, never a special one
-    replaced = (labels != IGNORE) & (masked != MASK) & (masked != ids)
+    replaced = (labels != IGNORE_INDEX) & (masked != MASK) & (masked != ids)
     assert replaced.any() and (masked[replaced] >= 7).all()
 
 
@@ -150,8 +151,9 @@ def test_mlm_head_is_tied_and_loss_is_sum_of_means():
     masked, labels = mask_tokens(ids, mask_id=MASK, vocab_size=60, prob=0.5, generator=torch.Generator().manual_seed(0))
     nsp = torch.tensor([0, 1, 0, 1])
     out = model(masked, seg, mlm_labels=labels, nsp_labels=nsp)
+    assert out.mlm_logits is None  # with labels only the masked positions go through the output layer
     full = model(masked, seg).mlm_logits  # (B, T, V)
-    sel = labels != IGNORE
+    sel = labels != IGNORE_INDEX
     mlm = torch.nn.functional.cross_entropy(full[sel], labels[sel])
     nsp_loss = torch.nn.functional.cross_entropy(out.nsp_logits, nsp)
     assert torch.allclose(out.loss, mlm + nsp_loss, atol=1e-5)
@@ -238,7 +240,7 @@ def test_hf_parity_pretraining_heads_and_loss():
     hf = transformers.BertForPreTraining(_hf_config()).eval()
     ours = BertForPreTraining.from_hf(hf)
     ids, seg, mask = _inputs()
-    labels = torch.full_like(ids, IGNORE)
+    labels = torch.full_like(ids, IGNORE_INDEX)
     labels[:, 3] = ids[:, 3]
     labels[0, 9] = ids[0, 9]
     nsp = torch.tensor([0, 1, 1])
@@ -307,10 +309,10 @@ def test_encode_words_labels_first_subword_only():
     batch = encode_words(tok, [["the", "robin", "."], ["cat"]], [[0, 1, 2], [1]])
     ids, labels, mask = batch["input_ids"], batch["labels"], batch["attention_mask"]
     assert ids.shape == labels.shape == mask.shape
-    assert ids[0, 0] == tok.cls_id and labels[0, 0] == IGNORE
-    first = labels[0][labels[0] != IGNORE].tolist()
+    assert ids[0, 0] == tok.cls_id and labels[0, 0] == IGNORE_INDEX
+    first = labels[0][labels[0] != IGNORE_INDEX].tolist()
     assert first == [0, 1, 2]  # one label per word, whatever the number of sub-words
-    assert mask[1].sum() == 2 + len(tok.encode("cat")) and (labels[1][mask[1] == 0] == IGNORE).all()
+    assert mask[1].sum() == 2 + len(tok.encode("cat")) and (labels[1][mask[1] == 0] == IGNORE_INDEX).all()
 
 
 def test_classifier_and_tagger_heads():
@@ -321,9 +323,14 @@ def test_classifier_and_tagger_heads():
     ids, seg = _batch()
     clf = BertClassifier(bert, 3)
     out = clf(ids, seg, labels=torch.tensor([0, 1, 2, 0]))
-    assert out["logits"].shape == (4, 3) and out["loss"].dim() == 0 and 0 <= out["acc"] <= 1
-    tags = torch.full_like(ids, IGNORE)
+    assert out.logits.shape == (4, 3) and out.loss.dim() == 0 and 0 <= out.acc <= 1
+    assert out.last_hidden_state.shape == (4, 12, 32) and out.mlm_logits is None  # the one BertOutput contract
+    assert clf(ids, seg).loss is None and clf(ids, seg).logits.shape == (4, 3)
+    tags = torch.full_like(ids, IGNORE_INDEX)
     tags[:, 1:4] = 2
     tagger = BertTagger(bert, 5)
     out = tagger(ids, seg, labels=tags)
-    assert out["logits"].shape == (4, 12, 5) and out["loss"].dim() == 0
+    assert out.logits.shape == (4, 12, 5) and out.loss.dim() == 0
+    from lmnotes.recipes.bert import finetuning_loss
+
+    assert set(finetuning_loss(tagger, {"input_ids": ids, "segment_ids": seg, "labels": tags})) == {"loss", "acc"}

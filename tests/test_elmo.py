@@ -108,7 +108,8 @@ def test_one_softmax_shared_by_both_directions(tok, model):
     b = tok.batch(TEXTS)
     for name in ("forward_loss", "backward_loss"):
         model.zero_grad()
-        f_logits, b_logits = model.logits(b["char_ids"])
+        out = model(b["char_ids"])
+        f_logits, b_logits = out.forward_logits, out.backward_logits
         ft, bt = lm_targets(b["word_ids"])
         logits, t = (f_logits, ft) if name == "forward_loss" else (b_logits, bt)
         torch.nn.functional.cross_entropy(logits.reshape(-1, V), t.reshape(-1), ignore_index=0).backward()
@@ -188,8 +189,8 @@ def test_runs_on_cuda_under_autocast(tok, model):
     b = {k: v.cuda() for k, v in tok.batch(TEXTS).items()}
     with torch.autocast("cuda", dtype=torch.bfloat16):
         out = model(b["char_ids"], b["word_ids"])
-    out["loss"].backward()
-    assert torch.isfinite(out["loss"])
+    out.loss.backward()
+    assert torch.isfinite(out.loss)
 
 
 def test_fit_scalar_mix_learns_from_few_labels_and_drops_an_empty_layer():
@@ -207,3 +208,16 @@ def test_fit_scalar_mix_learns_from_few_labels_and_drops_an_empty_layer():
     assert mix.weights[0] < 1 / 3 < mix.weights[1]
     with pytest.raises(ValueError, match="N = len"):
         fit_scalar_mix(layers, y[:5])
+
+
+def test_forward_returns_one_output_contract(tok, model):
+    b = tok.batch(TEXTS[:2])
+    B, T = b["word_ids"].shape
+    V = model.config.vocab_size
+    out = model(b["char_ids"])
+    assert out.forward_logits.shape == out.backward_logits.shape == (B, T, V)
+    assert out.loss is None and out.hidden_states is None
+    out = model(b["char_ids"], b["word_ids"], output_hidden_states=True)
+    assert out.forward_logits.shape == (B, T, V) and out.loss.ndim == 0
+    assert torch.allclose(out.loss, (out.forward_loss + out.backward_loss) / 2)
+    assert torch.equal(out.hidden_states, model.layers(b["char_ids"]))

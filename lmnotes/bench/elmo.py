@@ -62,7 +62,7 @@ def run(device, quick: bool = False) -> list[Result]:
         def go():
             with amp:
                 out = model(*args)
-            loss = out["loss"] if isinstance(out, dict) else out
+            loss = out if torch.is_tensor(out) else out.loss  # ours returns a BiLMOutput, the reference a loss
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)

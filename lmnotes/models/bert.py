@@ -28,10 +28,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..data.batching import IGNORE_INDEX
 from .common import check_config, check_hf_config, load_exact, map_hf_state_dict
 from .transformer import Block
 
-IGNORE = -100  # label of the positions a loss skips (PyTorch's and Hugging Face's convention)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,22 +73,36 @@ class BertConfig:
 
 @dataclass
 class BertOutput:
-    """What :class:`Bert` and :class:`BertForPreTraining` return (fields are ``None`` when not asked for).
+    """What every BERT model of this module returns: the same fields, each always of the shape given here,
+    ``None`` when it was not asked for or does not apply.
 
-    ``last_hidden_state`` (B, T, C); ``pooled`` (B, C); ``hidden_states``: embeddings then each layer, each
-    (B, T, C); ``attentions``: per layer (B, nh, T, T); ``mlm_logits`` (B, T, V); ``nsp_logits`` (B, 2);
-    ``loss`` = ``mlm_loss`` + ``nsp_loss``; ``mlm_acc``/``nsp_acc``: accuracies on the labelled positions.
+    The encoder (:class:`Bert`, and inside every head):
+
+    * ``last_hidden_state`` (B, T, C) and ``pooled`` (B, C), ``tanh(W h_[CLS])``;
+    * ``hidden_states``, with ``output_hidden_states``: ``n_layer + 1`` tensors (B, T, C), the embeddings
+      then each block's output;
+    * ``attentions``, with ``output_attentions``: ``n_layer`` tensors (B, n_head, T, T).
+
+    :class:`BertForPreTraining`: ``nsp_logits`` (B, 2); ``mlm_logits`` (B, T, V) when no ``mlm_labels`` are
+    given. With ``mlm_labels`` only the masked positions go through the V-wide output layer (the rest would be
+    thrown away by the loss), so ``mlm_logits`` is None and ``mlm_loss``, ``mlm_acc`` come from those positions;
+    with ``nsp_labels``, ``nsp_loss`` and ``nsp_acc``; ``loss`` is the sum of the losses computed.
+
+    :class:`BertClassifier` / :class:`BertTagger`: ``logits`` (B, n_classes) / (B, T, n_tags); with labels,
+    ``loss`` and ``acc`` (the accuracy on the labelled sentences / tokens).
     """
 
     last_hidden_state: torch.Tensor
     pooled: torch.Tensor | None = None
-    hidden_states: tuple | None = None
-    attentions: tuple | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
     mlm_logits: torch.Tensor | None = None
     nsp_logits: torch.Tensor | None = None
+    logits: torch.Tensor | None = None
     loss: torch.Tensor | None = None
     mlm_loss: torch.Tensor | None = None
     nsp_loss: torch.Tensor | None = None
+    acc: torch.Tensor | None = None
     mlm_acc: torch.Tensor | None = None
     nsp_acc: torch.Tensor | None = None
 
@@ -264,7 +278,8 @@ class BertForPreTraining(nn.Module):
                 attention_mask: torch.Tensor | None = None, mlm_labels: torch.Tensor | None = None,
                 nsp_labels: torch.Tensor | None = None, *, output_hidden_states: bool = False,
                 output_attentions: bool = False, explicit: bool = False) -> BertOutput:
-        """As :meth:`Bert.forward`, plus ``mlm_logits`` (B, T, V) and ``nsp_logits`` (B, 2); with labels, the losses.
+        """As :meth:`Bert.forward`, plus ``nsp_logits`` (B, 2) and, without ``mlm_labels``, ``mlm_logits`` (B, T, V);
+        with labels, the losses and accuracies (see :class:`BertOutput`).
 
         ``mlm_labels`` (B, T): the original id at masked positions, -100 elsewhere. ``nsp_labels`` (B,).
         """
@@ -276,14 +291,14 @@ class BertForPreTraining(nn.Module):
                 raise ValueError(f"mlm_labels must have the shape of input_ids {tuple(input_ids.shape)}, "
                                  f"got {tuple(mlm_labels.shape)}")
             # Only the masked positions need the (V-wide) output layer: the loss ignores the rest.
-            sel = mlm_labels != IGNORE  # (B, T)
-            out.mlm_logits = self.mlm(h[sel])  # (n_masked, V)
+            sel = mlm_labels != IGNORE_INDEX  # (B, T)
+            masked_logits = self.mlm(h[sel])  # (n_masked, V)
             targets = mlm_labels[sel]
             if targets.numel():
-                out.mlm_loss = F.cross_entropy(out.mlm_logits.float(), targets)
-                out.mlm_acc = (out.mlm_logits.argmax(-1) == targets).float().mean()
+                out.mlm_loss = F.cross_entropy(masked_logits.float(), targets)
+                out.mlm_acc = (masked_logits.argmax(-1) == targets).float().mean()
             else:  # no masked token in the batch: nothing to learn from, but keep the graph
-                out.mlm_loss = out.mlm_logits.sum() * 0.0
+                out.mlm_loss = masked_logits.sum() * 0.0
         else:
             out.mlm_logits = self.mlm(h)  # (B, T, V)
         out.nsp_logits = self.nsp(out.pooled)  # (B, 2)
@@ -291,7 +306,7 @@ class BertForPreTraining(nn.Module):
             if tuple(nsp_labels.shape) != (input_ids.shape[0],):
                 raise ValueError(f"nsp_labels must have shape (batch,) = ({input_ids.shape[0]},), "
                                  f"got {tuple(nsp_labels.shape)}")
-            keep = nsp_labels != IGNORE
+            keep = nsp_labels != IGNORE_INDEX
             if keep.any():
                 out.nsp_loss = F.cross_entropy(out.nsp_logits.float()[keep], nsp_labels[keep])
                 out.nsp_acc = (out.nsp_logits[keep].argmax(-1) == nsp_labels[keep]).float().mean()
@@ -396,14 +411,13 @@ class BertClassifier(nn.Module):
         self.head = nn.Linear(bert.config.d_model, n_classes)
         _init_weights(self.head)
 
-    def forward(self, input_ids, segment_ids=None, attention_mask=None, labels=None) -> dict:
-        """input_ids (B, T) → ``{"logits": (B, n_classes)}``, plus ``loss`` and ``acc`` with ``labels`` (B,)."""
-        pooled = self.bert(input_ids, segment_ids, attention_mask).pooled  # (B, C)
-        logits = self.head(self.dropout(pooled))
-        out = {"logits": logits}
+    def forward(self, input_ids, segment_ids=None, attention_mask=None, labels=None) -> BertOutput:
+        """input_ids (B, T) → :class:`BertOutput` with ``logits`` (B, n_classes); ``loss``, ``acc`` with ``labels`` (B,)."""
+        out = self.bert(input_ids, segment_ids, attention_mask)
+        out.logits = self.head(self.dropout(out.pooled))  # (B, n_classes), from the pooled [CLS] (B, C)
         if labels is not None:
-            out["loss"] = F.cross_entropy(logits.float(), labels)
-            out["acc"] = (logits.argmax(-1) == labels).float().mean()
+            out.loss = F.cross_entropy(out.logits.float(), labels)
+            out.acc = (out.logits.argmax(-1) == labels).float().mean()
         return out
 
 
@@ -421,13 +435,13 @@ class BertTagger(nn.Module):
         self.head = nn.Linear(bert.config.d_model, n_tags)
         _init_weights(self.head)
 
-    def forward(self, input_ids, segment_ids=None, attention_mask=None, labels=None) -> dict:
-        """input_ids (B, T) → ``{"logits": (B, T, n_tags)}``, plus ``loss``/``acc`` over positions whose label != -100."""
-        h = self.bert(input_ids, segment_ids, attention_mask).last_hidden_state  # (B, T, C)
-        logits = self.head(self.dropout(h))
-        out = {"logits": logits}
+    def forward(self, input_ids, segment_ids=None, attention_mask=None, labels=None) -> BertOutput:
+        """input_ids (B, T) → :class:`BertOutput` with ``logits`` (B, T, n_tags); with ``labels`` (B, T), ``loss``
+        and ``acc`` over the positions whose label is not ``IGNORE_INDEX`` (-100)."""
+        out = self.bert(input_ids, segment_ids, attention_mask)
+        out.logits = self.head(self.dropout(out.last_hidden_state))  # (B, T, n_tags)
         if labels is not None:
-            sel = labels != IGNORE
-            out["loss"] = F.cross_entropy(logits[sel].float(), labels[sel])
-            out["acc"] = (logits[sel].argmax(-1) == labels[sel]).float().mean()
+            sel = labels != IGNORE_INDEX
+            out.loss = F.cross_entropy(out.logits[sel].float(), labels[sel])
+            out.acc = (out.logits[sel].argmax(-1) == labels[sel]).float().mean()
         return out

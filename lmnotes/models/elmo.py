@@ -122,12 +122,30 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return x.gather(1, idx)
 
 
+@dataclass
+class BiLMOutput:
+    """What :meth:`BiLM.forward` returns: each field always of the shape given here, ``None`` when not asked for.
+
+    ``forward_logits``, ``backward_logits`` (B, T, V): position ``k`` of the forward one scores token ``k+1``, of
+    the backward one token ``k-1``; both come from the one shared softmax. With ``word_ids``: ``forward_loss`` and
+    ``backward_loss``, each direction's mean cross-entropy in nats (``exp`` of it is its perplexity; detached,
+    for logging), and ``loss``, their mean (what training minimises). With ``output_hidden_states``:
+    ``hidden_states`` (3, B, T, 2d), the representations ELMo mixes (:meth:`BiLM.layers`).
+    """
+
+    forward_logits: torch.Tensor
+    backward_logits: torch.Tensor
+    loss: torch.Tensor | None = None
+    forward_loss: torch.Tensor | None = None
+    backward_loss: torch.Tensor | None = None
+    hidden_states: torch.Tensor | None = None
+
+
 class BiLM(nn.Module):
     """The bidirectional LSTM language model.
 
-    ``forward(char_ids (B, T, W), word_ids (B, T))`` -> ``{"loss", "forward_loss", "backward_loss"}``
-    (mean cross-entropies in nats; ``exp`` of each is that direction's perplexity).
-    ``layers(char_ids)`` -> (3, B, T, 2d). Example: ``BiLM(ELMoConfig(vocab_size=100))``
+    ``forward(char_ids (B, T, W), word_ids (B, T))`` -> :class:`BiLMOutput` (logits of both directions, their
+    losses); ``layers(char_ids)`` -> (3, B, T, 2d). Example: ``BiLM(ELMoConfig(vocab_size=100))``
     """
 
     def __init__(self, config: ELMoConfig):
@@ -173,24 +191,31 @@ class BiLM(nn.Module):
 
         Example: ``h = model.layers(tok.batch(["the bank was old ."])["char_ids"])``
         """
-        s = self.states(char_ids, lengths)
+        return self._layers(self.states(char_ids, lengths))
+
+    @staticmethod
+    def _layers(s: dict) -> torch.Tensor:
         x = s["x"]
         return torch.stack([torch.cat([x, x], -1)] +
                            [torch.cat([f, b], -1) for f, b in zip(s["forward"], s["backward"])])
 
-    def logits(self, char_ids, lengths=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(forward_logits, backward_logits)``, each (B, T, vocab): position k of the forward one scores
-        token k+1, of the backward one token k-1. Both come from the same ``self.softmax``."""
-        s = self.states(char_ids, lengths)
-        return self.softmax(self.drop(s["forward"][-1])), self.softmax(self.drop(s["backward"][-1]))
+    def forward(self, char_ids: torch.Tensor, word_ids: torch.Tensor | None = None,
+                lengths: torch.Tensor | None = None, *, output_hidden_states: bool = False) -> BiLMOutput:
+        """char_ids (B, T, W), word_ids (B, T) (the targets, optional), lengths (B,) -> :class:`BiLMOutput`.
 
-    def forward(self, char_ids, word_ids, lengths=None) -> dict:
-        f_logits, b_logits = self.logits(char_ids, lengths)
-        f_target, b_target = lm_targets(word_ids)
-        V = f_logits.shape[-1]
-        f_loss = F.cross_entropy(f_logits.float().reshape(-1, V), f_target.reshape(-1), ignore_index=0)
-        b_loss = F.cross_entropy(b_logits.float().reshape(-1, V), b_target.reshape(-1), ignore_index=0)
-        return {"loss": (f_loss + b_loss) / 2, "forward_loss": f_loss.detach(), "backward_loss": b_loss.detach()}
+        Example: ``model(b["char_ids"], b["word_ids"]).loss.backward()``
+        """
+        s = self.states(char_ids, lengths)
+        # Both directions share self.softmax: one output matrix scores the next word and the previous word.
+        out = BiLMOutput(self.softmax(self.drop(s["forward"][-1])), self.softmax(self.drop(s["backward"][-1])),
+                         hidden_states=self._layers(s) if output_hidden_states else None)
+        if word_ids is not None:
+            f_target, b_target = lm_targets(word_ids)
+            V = out.forward_logits.shape[-1]
+            f_loss = F.cross_entropy(out.forward_logits.float().reshape(-1, V), f_target.reshape(-1), ignore_index=0)
+            b_loss = F.cross_entropy(out.backward_logits.float().reshape(-1, V), b_target.reshape(-1), ignore_index=0)
+            out.loss, out.forward_loss, out.backward_loss = (f_loss + b_loss) / 2, f_loss.detach(), b_loss.detach()
+        return out
 
 
 def lm_targets(word_ids: torch.Tensor, pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,7 +23,8 @@ from typing import Sequence
 import torch
 
 from ..data import BPETokenizer, corpus, documents
-from ..models.bert import IGNORE, BertConfig, BertForPreTraining
+from ..data.batching import IGNORE_INDEX
+from ..models.bert import BertConfig, BertForPreTraining
 from ..zoo import register
 from ..train import fit
 from ..utils import pick_device
@@ -59,7 +60,7 @@ def mask_tokens(input_ids: torch.Tensor, *, mask_id: int = 4, vocab_size: int, s
         raise ValueError(f"vocab_size={vocab_size} leaves no ordinary token besides the special ids")
     u = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
     picked = (u < prob) & ~torch.isin(input_ids, specials)  # (B, T)
-    labels = torch.where(picked, input_ids, torch.full_like(input_ids, IGNORE))
+    labels = torch.where(picked, input_ids, torch.full_like(input_ids, IGNORE_INDEX))
     # One draw decides what happens to a picked token: [0, .8) mask, [.8, .9) random, [.9, 1) keep.
     r = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
     random_ids = ordinary[torch.randint(len(ordinary), input_ids.shape, generator=generator, device=input_ids.device)]
@@ -189,6 +190,16 @@ def fill_mask(model: BertForPreTraining, tokenizer, text: str, k: int = 5) -> li
 # ---------------------------------------------------------------------------------------------
 
 
+def finetuning_loss(model, batch: dict) -> dict:
+    """``loss_fn`` for :func:`lmnotes.train.fit` with a :class:`~lmnotes.models.bert.BertClassifier` or
+    :class:`~lmnotes.models.bert.BertTagger`: the loss and the accuracy on the batch's labels.
+
+    Example: ``fit(tagger, batches, finetuning_loss, steps=100)``
+    """
+    out = model(**batch)
+    return {"loss": out.loss, "acc": out.acc}
+
+
 def encode_words(tokenizer, sentences: Sequence[Sequence[str]], labels: Sequence[Sequence[int]] | None = None,
                  max_length: int | None = None) -> dict:
     """``[CLS] w_1 ... w_n [SEP]`` for pre-split sentences, padded: ``input_ids``, ``attention_mask`` (N, T) and,
@@ -198,21 +209,21 @@ def encode_words(tokenizer, sentences: Sequence[Sequence[str]], labels: Sequence
     """
     rows, labs = [], []
     for n, words in enumerate(sentences):
-        ids, lab = [tokenizer.cls_id], [IGNORE]
+        ids, lab = [tokenizer.cls_id], [IGNORE_INDEX]
         for i, w in enumerate(words):
             piece = tokenizer.encode(w) or [tokenizer.unk_id]
             ids += piece
-            lab += [labels[n][i] if labels is not None else IGNORE] + [IGNORE] * (len(piece) - 1)
-        ids, lab = ids + [tokenizer.sep_id], lab + [IGNORE]
+            lab += [labels[n][i] if labels is not None else IGNORE_INDEX] + [IGNORE_INDEX] * (len(piece) - 1)
+        ids, lab = ids + [tokenizer.sep_id], lab + [IGNORE_INDEX]
         if max_length is not None and len(ids) > max_length:
-            ids, lab = ids[:max_length - 1] + [tokenizer.sep_id], lab[:max_length - 1] + [IGNORE]
+            ids, lab = ids[:max_length - 1] + [tokenizer.sep_id], lab[:max_length - 1] + [IGNORE_INDEX]
         rows.append(ids)
         labs.append(lab)
     T = max(map(len, rows))
     out = {"input_ids": torch.full((len(rows), T), tokenizer.pad_id, dtype=torch.long),
            "attention_mask": torch.zeros((len(rows), T), dtype=torch.long)}
     if labels is not None:
-        out["labels"] = torch.full((len(rows), T), IGNORE, dtype=torch.long)
+        out["labels"] = torch.full((len(rows), T), IGNORE_INDEX, dtype=torch.long)
     for n, (ids, lab) in enumerate(zip(rows, labs)):
         out["input_ids"][n, :len(ids)] = torch.tensor(ids)
         out["attention_mask"][n, :len(ids)] = 1
@@ -246,7 +257,7 @@ def single_sentences(texts: Sequence[str], tokenizer, max_length: int = 64) -> d
     enc = encode_words(tokenizer, [t.split() for t in texts], max_length=max_length)
     N = len(texts)
     return {"input_ids": enc["input_ids"], "segment_ids": torch.zeros_like(enc["input_ids"]),
-            "attention_mask": enc["attention_mask"], "nsp_labels": torch.full((N,), IGNORE),
+            "attention_mask": enc["attention_mask"], "nsp_labels": torch.full((N,), IGNORE_INDEX),
             "doc_a": torch.full((N,), -1), "doc_b": torch.full((N,), -1)}
 
 

@@ -67,7 +67,8 @@ def perplexity(model: BiLM, tok: ELMoTokenizer, sentences, batch_size: int = 256
     count = 0
     for i in range(0, len(sentences), batch_size):
         b = tok.batch(sentences[i:i + batch_size])
-        f_logits, b_logits = model.logits(b["char_ids"].to(device), b["lengths"].to(device))
+        out = model(b["char_ids"].to(device), lengths=b["lengths"].to(device))
+        f_logits, b_logits = out.forward_logits, out.backward_logits  # (B, T, V) each
         f_t, b_t = (t.to(device) for t in lm_targets(b["word_ids"]))
         V = f_logits.shape[-1]
         total["forward"] += F.cross_entropy(f_logits.float().reshape(-1, V), f_t.reshape(-1), ignore_index=0,
