@@ -153,10 +153,7 @@ def test_hints_do_not_spell_out_the_code():
 
 
 def test_control_task_reference_agrees_with_the_package():
-    try:
-        from lmnotes.analysis import control_labels
-    except ImportError:
-        from lmnotes.probe import control_labels
+    from lmnotes.analysis import control_labels
     assert run_check("control_task", exercises.reference("control_task"))[0] == "correct"
     assert run_check("control_task", lambda w, y, seed: control_labels(w, y, seed=seed))[0] == "correct"
 

@@ -125,10 +125,7 @@ def test_instruction_example_mistakes(wrong, words):
 def test_instruction_example_agrees_with_the_package():
     """The exercise's targets are the ones `instruction_batches` trains on."""
     from lmnotes.data import WordTokenizer
-    try:
-        from lmnotes.recipes.gpt import instruction_batches
-    except ImportError:
-        from lmnotes.models.gpt import instruction_batches
+    from lmnotes.recipes.gpt import instruction_batches
 
     row = {"prompt": "is a robin a bird ?", "answer": "yes", "text": "is a robin a bird ? answer : yes"}
     tok = WordTokenizer().train([row["text"]])
