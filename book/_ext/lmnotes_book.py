@@ -152,15 +152,17 @@ def exercise_rows(root: Path = ROOT) -> list[dict]:
         sys.path.pop(0)
     names = exercises.names()
     where: dict[str, list[str]] = {}
+    first: dict[str, tuple[int, int]] = {}  # (notebook in the toc, cell): where the exercise is first met
     call = re.compile(r"""exercises\.check\(\s*["']([A-Za-z0-9_]+)["']""")
-    for path in toc_notebooks(root):
+    for n, path in enumerate(toc_notebooks(root)):
         nb = json.loads(path.read_text(encoding="utf-8"))
-        for cell in nb.get("cells", []):
+        for c, cell in enumerate(nb.get("cells", [])):
             if cell.get("cell_type") != "code":
                 continue
             src = "".join(cell.get("source", ""))
             for name in call.findall(src):
                 where.setdefault(name, [])
+                first.setdefault(name, (n, c))
                 rel = path.relative_to(root).with_suffix("").as_posix()
                 if rel not in where[name]:
                     where[name].append(rel)
@@ -175,6 +177,7 @@ def exercise_rows(root: Path = ROOT) -> list[dict]:
             "practises": info.get("practises", ""),
             "difficulty": info.get("difficulty", 0),
             "kind": info.get("kind", "function"),
+            "order": first.get(name, (10**6, 0)),
         })
     return rows
 
@@ -190,25 +193,32 @@ def _doc_link(entry: str) -> str:
     return "{doc}" + f"`/{entry}`"
 
 
+CHAPTER_TITLES = {
+    "world": "The world", "representations": "1. Representation learning", "elmo": "2. ELMo", "bert": "3. BERT",
+    "gpt": "4. Generative language models", "rlhf": "5. Learning from human feedback", "challenges": "6. Challenges",
+}
+
+
 def exercise_table(chapter: str | None = None) -> str:
-    """The exercise index as a MyST table (one chapter's exercises when ``chapter`` is given)."""
+    """The exercise index as MyST: one table for ``chapter``, or a titled table per chapter."""
     rows = [r for r in exercise_rows() if chapter is None or r["chapter"] == chapter]
     if not rows:
         return "*This chapter has no exercises yet.*\n"
-    head = "| exercise | notebook | what it practises | difficulty |\n| --- | --- | --- | --- |\n"
-    if chapter is None:
-        head = "| exercise | chapter | notebook | what it practises | difficulty |\n| --- | --- | --- | --- | --- |\n"
-    order = {name: i for i, name in enumerate(("world", "representations", "elmo", "bert", "gpt", "rlhf", "challenges"))}
-    rows.sort(key=lambda r: (order.get(r["chapter"], 99), r["notebooks"][:1], r["name"]))
-    lines = []
-    for r in rows:
-        where = ", ".join(_doc_link(nb) for nb in r["notebooks"]) or "(not in a notebook yet)"
-        practises = r["practises"].replace("|", "\\|").replace("\n", " ")
-        level = DIFFICULTY.get(r["difficulty"], "")
-        name = f"`{r['name']}`" + (" (question)" if r["kind"] == "question" else "")
-        cells = [name] + ([r["chapter"]] if chapter is None else []) + [where, practises, level]
-        lines.append("| " + " | ".join(cells) + " |")
-    return head + "\n".join(lines) + "\n"
+    order = list(CHAPTER_TITLES)
+    rows.sort(key=lambda r: (order.index(r["chapter"]) if r["chapter"] in order else 99, r["order"], r["name"]))
+    out = []
+    for ch in dict.fromkeys(r["chapter"] for r in rows):
+        if chapter is None:
+            out.append(f"**{CHAPTER_TITLES.get(ch, ch)}**\n")
+        out.append("| exercise | notebook | what it practises | difficulty |\n| --- | --- | --- | --- |")
+        for r in (r for r in rows if r["chapter"] == ch):
+            where = ", ".join(_doc_link(nb) for nb in r["notebooks"]) or "(not in a notebook yet)"
+            practises = r["practises"].removesuffix(" (question)").replace("|", "\\|").replace("\n", " ")
+            level = DIFFICULTY.get(r["difficulty"], "")
+            name = f"`{r['name']}`" + (" (question)" if r["kind"] == "question" else "")
+            out.append("| " + " | ".join([name, where, practises, level]) + " |")
+        out.append("")
+    return "\n".join(out)
 
 
 def _fmt_seconds(s) -> str:
