@@ -250,10 +250,11 @@ def times_table(folder: str) -> str:
         m = data.get("machines", {}).get(lab)
         if m:
             notes.append(f"{lab.upper()}: {m['machine']}, {m['date']}")
-    foot = ("\n*Measured on " + "; ".join(notes) + ". \"Cold\" is a first run with an empty model cache (the "
-            "models the notebook loads are trained first), \"warm\" a run with the models cached (after "
-            "`make warm`). A CPU time is the processor time of the notebook's kernel, which other jobs on "
-            "the machine do not inflate; on an idle two-core machine a run takes about that long or less.*\n") if notes else ""
+    foot = ("\n*Measured on " + "; ".join(notes) + " (`make times`). \"Warm\" is a run with the models the "
+            "notebook loads already in the model cache (after `make warm`); \"cold\" a first run with an empty "
+            "cache, which trains them first: the warm time plus their measured training time. A CPU time is "
+            "processor time, which other jobs on the machine do not inflate; on an idle two-core machine a run "
+            "takes about that long or less.*\n") if notes else ""
     return head + "\n".join(lines) + "\n" + foot
 
 
