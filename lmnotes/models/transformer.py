@@ -83,6 +83,51 @@ class KVCache:
         return self.k[layer, :, :, :start + T], self.v[layer, :, :, :start + T]
 
 
+class StaticKVCache:
+    """A key/value cache whose every tensor keeps one shape for a whole generation, so a decode step can be
+    compiled once and replayed as a CUDA graph (``torch.compile(mode="reduce-overhead")``).
+
+    ``k[layer]``, ``v[layer]``: (B, n_head, max_len, d_head), allocated once. ``pos``: (B,) a tensor, where the
+    next token of each row goes, so rows may be at different positions (prompts of different lengths).
+    Attention reads the whole buffer and masks the keys after each row's position (:meth:`visible`), instead of
+    slicing ``[:length]`` (a shape that would change every step).
+    """
+
+    static = True
+
+    def __init__(self, n_layer: int, batch: int, n_head: int, max_len: int, d_head: int, device=None, dtype=None):
+        shape = (n_layer, batch, n_head, max_len, d_head)
+        self.k = torch.zeros(shape, device=device, dtype=dtype)
+        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.pos = torch.zeros(batch, dtype=torch.long, device=device)
+        self.max_len = max_len
+        if self.k.is_cuda:
+            # Tell torch.compile these tensors live at fixed addresses: a captured CUDA graph writes into them.
+            torch._dynamo.mark_static_address(self.k)
+            torch._dynamo.mark_static_address(self.v)
+            torch._dynamo.mark_static_address(self.pos)
+
+    def positions(self, T: int) -> torch.Tensor:
+        """(B, T) the positions of the ``T`` tokens about to be written: ``pos + 0 .. pos + T - 1``."""
+        return self.pos[:, None] + torch.arange(T, device=self.pos.device)
+
+    def visible(self, T: int) -> torch.Tensor:
+        """(B, 1, T, max_len) boolean: new token ``t`` of row ``b`` sees key ``j`` iff ``j <= pos[b] + t``."""
+        j = torch.arange(self.max_len, device=self.pos.device)
+        return (j <= self.positions(T)[:, :, None])[:, None]
+
+    def append(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write this step's (B, nh, T, hs) keys/values at each row's positions; return the whole buffers."""
+        index = self.positions(k.shape[2])[:, None, :, None].expand_as(k)  # (B, nh, T, hs)
+        self.k[layer].scatter_(2, index, k.to(self.k.dtype))
+        self.v[layer].scatter_(2, index, v.to(self.v.dtype))
+        return self.k[layer], self.v[layer]
+
+    def advance(self, T: int) -> None:
+        """Move every row ``T`` positions on (in place: the tensor keeps its address)."""
+        self.pos.add_(T)
+
+
 class MultiHeadAttention(nn.Module):
     """Multi-head self-attention with one fused input projection ``qkv`` and an output projection ``proj``."""
 
@@ -106,14 +151,20 @@ class MultiHeadAttention(nn.Module):
         k = k.view(B, T, self.n_head, self.d_head).transpose(1, 2)  # (B, nh, T, hs)
         v = v.view(B, T, self.n_head, self.d_head).transpose(1, 2)  # (B, nh, T, hs)
         offset = 0
-        if cache is not None:
-            offset = cache.length
-            k, v = cache.append(layer, k, v)  # (B, nh, S, hs) with S = offset + T
-        S = k.shape[2]
-        # With no padding and no window, a causal mask is implied by is_causal (only valid when T == S).
-        simple_causal = causal and attention_mask is None and window is None and offset == 0
-        mask = None if simple_causal else build_mask(T, S, attention_mask=attention_mask, causal=causal,
-                                                     offset=offset, window=window, device=x.device)
+        if getattr(cache, "static", False):
+            if attention_mask is not None or window is not None or not causal:
+                raise ValueError("a StaticKVCache supports causal attention only, without attention_mask or window")
+            k, v = cache.append(layer, k, v)  # (B, nh, max_len, hs): the whole buffer, one shape every step
+            S, simple_causal, mask = k.shape[2], False, cache.visible(T)  # (B, 1, T, max_len)
+        else:
+            if cache is not None:
+                offset = cache.length
+                k, v = cache.append(layer, k, v)  # (B, nh, S, hs) with S = offset + T
+            S = k.shape[2]
+            # With no padding and no window, a causal mask is implied by is_causal (only valid when T == S).
+            simple_causal = causal and attention_mask is None and window is None and offset == 0
+            mask = None if simple_causal else build_mask(T, S, attention_mask=attention_mask, causal=causal,
+                                                         offset=offset, window=window, device=x.device)
         p = self.dropout if self.training else 0.0
         weights = None
         if explicit or return_weights:
