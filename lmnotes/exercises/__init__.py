@@ -68,7 +68,7 @@ class Exercise:
 
 EXERCISES: dict[str, Exercise] = {}
 DISCUSSIONS: dict[str, str] = {}  # open questions: name -> model answer
-_CHAPTERS = ("world", "representations", "elmo", "bert", "gpt", "rlhf")
+_CHAPTERS = ("world", "representations", "elmo", "bert", "gpt", "rlhf", "challenges")
 
 
 def exercise(name: str, hint: str = "") -> Callable[[Callable], Exercise]:
