@@ -66,6 +66,8 @@ class BookBuild:
         found = []
         for line in self.log.splitlines():
             line = line.strip()
+            if line.startswith("[IPKernelApp]"):  # a kernel's own log, when the build runs a notebook
+                continue
             if any(word in line for word in ("WARNING", "ERROR", "CRITICAL")) and line not in found:
                 found.append(line)
         return found

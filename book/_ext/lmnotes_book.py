@@ -9,7 +9,8 @@ Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It
   ``lmnotes.exercises``, for the whole book or for one chapter (``:chapter: elmo``);
 - adds the directive ``{notebook-times}``: the measured time of each notebook of a chapter, read
   from ``book/_data/notebook-times.json`` (written by ``book/_ext/notebook_times.py``);
-- keeps a script that two extensions add from appearing twice on a page.
+- keeps a script that two extensions add from appearing twice on a page, and gives the widget
+  renderer the MathJax 2 call it makes (``book/_static/lmnotes/mathjax2-shim.js``).
 """
 from __future__ import annotations
 
@@ -291,6 +292,8 @@ def setup(app):
         def markdown(self):
             return times_table(self.arguments[0])
 
+    # before MathJax's own configuration: widgets call MathJax 2's API (see the file)
+    app.add_js_file("lmnotes/mathjax2-shim.js", priority=100)
     app.add_directive("exercise-index", ExerciseIndex)
     app.add_directive("notebook-times", NotebookTimes)
     # after myst-nb's own builder-inited handler, which sets up app.env.mystnb_config
