@@ -608,11 +608,14 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
                 log_every, checkpoint, checkpoint_every, accumulate)
     from tqdm.auto import tqdm
 
-    if device is not None:
-        model.to(device)
-    device = _model_device(model)
     rank, world, local_rank = distributed_info()
     main = rank == 0
+    if device is not None:
+        device = torch.device(device)
+        if world > 1 and device.type == "cuda":  # straight to this process's GPU, not through GPU 0
+            device = torch.device("cuda", local_rank)
+        model.to(device)
+    device = _model_device(model)
     if world > 1:
         if device.type == "cuda":  # one GPU per process, whatever device the script named
             device = torch.device("cuda", local_rank)
