@@ -7,8 +7,9 @@ Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It
   with another version of the ``lmnotes`` source is never shown;
 - adds the directive ``{exercise-index}``: a table of the exercises of the registry in
   ``lmnotes.exercises``, for the whole book or for one chapter (``:chapter: elmo``);
-- adds the directive ``{notebook-times}``: the measured time of each notebook of a chapter, read
-  from ``book/_data/notebook-times.json`` (written by ``book/_ext/notebook_times.py``);
+- adds the directives ``{notebook-times}`` (the measured time of each notebook of a chapter) and
+  ``{model-times}`` (of training each model of the zoo), read from ``book/_data/notebook-times.json``
+  (written by ``book/_ext/notebook_times.py``, ``make times``);
 - keeps a script that two extensions add from appearing twice on a page, and gives the widget
   renderer the MathJax 2 call it makes (``book/_static/lmnotes/mathjax2-shim.js``).
 """
@@ -259,6 +260,26 @@ def times_table(folder: str) -> str:
     return head + "\n".join(lines) + "\n" + foot
 
 
+def model_times_table() -> str:
+    """The measured training time of each model of the zoo, as a MyST table."""
+    data = json.loads(TIMES.read_text()) if TIMES.is_file() else {}
+    sys.path.insert(0, str(ROOT))
+    try:
+        from lmnotes import zoo
+    finally:
+        sys.path.pop(0)
+    labels = [lab for lab in ("cpu", "gpu") if lab in data.get("machines", {})] or ["cpu"]
+    lines = ["| model | " + " | ".join(f"training, {lab.upper()}" for lab in labels) + " |",
+             "| --- |" + " --- |" * len(labels)]
+    for name in zoo.available():
+        entry = data.get("models", {}).get(name, {})
+        lines.append(f"| `{name}` | " + " | ".join(_fmt_seconds(entry.get(f"{lab}_s")) for lab in labels) + " |")
+    notes = [f"{lab.upper()}: {m['machine']}, {m['date']}" for lab, m in data.get("machines", {}).items()]
+    foot = ("\n*Measured on " + "; ".join(notes) + " (`make times`), each model in a fresh process with an empty "
+            "cache; loading a cached model takes a second or two.*\n") if notes else ""
+    return "\n".join(lines) + "\n" + foot
+
+
 def setup(app):
     from docutils import nodes
     from docutils.parsers.rst import directives
@@ -294,6 +315,11 @@ def setup(app):
 
     # before MathJax's own configuration: widgets call MathJax 2's API (see the file)
     app.add_js_file("lmnotes/mathjax2-shim.js", priority=100)
+    class ModelTimes(_Generated):
+        def markdown(self):
+            return model_times_table()
+
+    app.add_directive("model-times", ModelTimes)
     app.add_directive("exercise-index", ExerciseIndex)
     app.add_directive("notebook-times", NotebookTimes)
     # after myst-nb's own builder-inited handler, which sets up app.env.mystnb_config
