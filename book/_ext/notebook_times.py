@@ -149,12 +149,11 @@ def main(argv=None) -> int:
                                                         f"{label}_wall_s": round(wall)})
             print(f"model {name}: trained in {cpu:.0f} s of processor time ({wall:.0f} s wall)", flush=True)
             save()
-    for name in zoo.available():  # the warm runs below load them from the default cache
+    notebooks = [p for p in toc_notebooks() if args.only in p.relative_to(ROOT).as_posix()]
+    for name in zoo.available() if notebooks else []:  # the warm runs below load them from the default cache
         zoo.pretrained(name)
-    for path in toc_notebooks():
+    for path in notebooks:
         rel = path.relative_to(ROOT).as_posix()
-        if args.only not in rel:
-            continue
         load = os.getloadavg()[0]
         wall, cpu, models, err = run_once(path, zoo.cache_dir(), args.timeout)
         entry = data["notebooks"].setdefault(rel, {})
