@@ -136,6 +136,14 @@ def _check_title_and_math(visit: Visit) -> list[str]:
     h1 = page.locator("article h1")
     if not h1.count() or not h1.first.inner_text().strip():
         problems.append("no heading (h1) in the article")
+    icon = page.locator('link[rel="icon"]')
+    if not icon.count():
+        problems.append("no icon (a browser then asks the site for /favicon.ico, which is missing)")
+    else:
+        href = page.evaluate("() => document.querySelector('link[rel=\"icon\"]').href")
+        status = page.request.get(href).status
+        if status != 200:
+            problems.append(f"the icon {href} answers HTTP {status}")
     n_math = page.locator("article .math").count()
     if n_math:
         try:
