@@ -51,4 +51,8 @@ ABOUT: dict[str, tuple[str, int]] = {
     "unpenalised_gold": ("reward over-optimisation without a KL penalty (question)", 1),
     "dpo_loss": ("the DPO loss: Bradley-Terry with rewards read off the policy", 2),
     "dpo_start_loss": ("the DPO loss at the first step, where the policy is the reference (question)", 1),
+    # challenges
+    "exposure": ("a canary's exposure in bits from its rank among all candidate secrets", 1),
+    "ngram_contamination": ("an n-gram overlap check of a benchmark item against training texts", 2),
+    "membership_auc": ("the AUC of a membership-inference score, ties counting one half", 2),
 }
