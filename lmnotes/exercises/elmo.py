@@ -188,7 +188,7 @@ question(
 question(
     "token_layer_weight", "a",
     "The token layer gives every `bank` the same vector, so it carries nothing for the sense; the far-cue mix "
-    "puts almost no weight on it and most on the top layer, which carried the cue the longest way. For the "
+    "puts almost no weight on it and the rest on the biLSTM layers (which of the two depends on the run). For the "
     "part of speech, layers 1 and 2 both solve the task perfectly, so the loss does not care how the weight "
     "is spread, and some of it stays on the token layer.",
     choices={"a": "the part-of-speech task", "b": "the far-cue sense task", "c": "both about the same"},
