@@ -11,6 +11,7 @@ table of each figure's value at every seed and its spread, the number a check's 
 Options: ``python -m lmnotes.seeds book/02-elmo/*.ipynb --seeds 0 1 2 3 --jobs 2``.
 Runs are sequential by default: one notebook already keeps a small machine busy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -114,8 +115,7 @@ def markdown(results: list[Result]) -> str:
     notebooks = _order(r.notebook for r in results)
     seeds = sorted(_order(r.seed for r in results))
     by = {(r.notebook, r.seed): r for r in results}
-    lines = ["| notebook | " + " | ".join(f"seed {s}" for s in seeds) + " |",
-             "|---|" + "---|" * len(seeds)]
+    lines = ["| notebook | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
     for nb in notebooks:
         lines.append(f"| {nb} | " + " | ".join(_cell(by.get((nb, s))) for s in seeds) + " |")
     n_pass = sum(r.status == "pass" for r in results)
@@ -139,26 +139,48 @@ def figure_table(results: list[Result]) -> str:
             rows.setdefault((r.notebook, name), {})[r.seed] = value
     if not rows:
         return ""
-    lines = ["| notebook | figure | " + " | ".join(f"seed {s}" for s in seeds) + " | min | max | spread |",
-             "|---|---|" + "---|" * (len(seeds) + 3)]
+    lines = [
+        "| notebook | figure | " + " | ".join(f"seed {s}" for s in seeds) + " | min | max | spread |",
+        "|---|---|" + "---|" * (len(seeds) + 3),
+    ]
     for (nb, name), values in rows.items():
         lo, hi = min(values.values()), max(values.values())
-        lines.append(f"| {nb} | {name} | " + " | ".join(_fmt(values.get(s)) for s in seeds)
-                     + f" | {_fmt(lo)} | {_fmt(hi)} | {_fmt(hi - lo)} |")
+        lines.append(
+            f"| {nb} | {name} | "
+            + " | ".join(_fmt(values.get(s)) for s in seeds)
+            + f" | {_fmt(lo)} | {_fmt(hi)} | {_fmt(hi - lo)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def _run_one(notebook: Path, seed: int, root: Path, cache_root: Path, work: Path, timeout: float) -> Result:
-    name = notebook.relative_to(root / "book").with_suffix("").as_posix() if notebook.is_relative_to(root / "book") \
+    name = (
+        notebook.relative_to(root / "book").with_suffix("").as_posix()
+        if notebook.is_relative_to(root / "book")
         else notebook.stem
+    )
     tag = f"{name.replace('/', '__')}-seed{seed}"
     xml, figures = work / f"{tag}.xml", work / f"{tag}.jsonl"
     for f in (xml, figures):
         f.unlink(missing_ok=True)
-    env = {**os.environ, "LMNOTES_SEED": str(seed), "LMNOTES_CACHE": str(cache_root / f"seed-{seed}"),
-           "LMNOTES_FIGURES": str(figures), "NO_COLOR": "1"}
-    cmd = [sys.executable, "-m", "pytest", str(notebook), "-q", "-p", "no:cacheprovider", "--nbval-lax",
-           f"--junitxml={xml}"]
+    env = {
+        **os.environ,
+        "LMNOTES_SEED": str(seed),
+        "LMNOTES_CACHE": str(cache_root / f"seed-{seed}"),
+        "LMNOTES_FIGURES": str(figures),
+        "NO_COLOR": "1",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(notebook),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--nbval-lax",
+        f"--junitxml={xml}",
+    ]
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
@@ -178,8 +200,15 @@ def _run_one(notebook: Path, seed: int, root: Path, cache_root: Path, work: Path
     return Result(name, seed, "fail" if failures else "pass", failures, seconds, recorded)
 
 
-def sweep(notebooks: list[Path], seeds: list[int], root: Path, cache_root: Path, jobs: int = 1,
-          timeout: float = 3600, progress=print) -> list[Result]:
+def sweep(
+    notebooks: list[Path],
+    seeds: list[int],
+    root: Path,
+    cache_root: Path,
+    jobs: int = 1,
+    timeout: float = 3600,
+    progress=print,
+) -> list[Result]:
     """Run every notebook at every seed (one seed's runs share its model cache); returns the results."""
     work = root / "_build" / "seeds"
     work.mkdir(parents=True, exist_ok=True)
@@ -210,13 +239,20 @@ def _notebooks(root: Path, paths: list[str]) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lmnotes.seeds", description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", help="notebooks to run (default: every notebook under book/)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="book seeds (default 0 1 2 3)")
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="book seeds (default 0 1 2 3)"
+    )
     parser.add_argument("--jobs", type=int, default=1, help="notebooks run at once (default 1)")
-    parser.add_argument("--cache", default="_build/seeds/cache",
-                        help="model caches, one folder per seed (default _build/seeds/cache)")
+    parser.add_argument(
+        "--cache",
+        default="_build/seeds/cache",
+        help="model caches, one folder per seed (default _build/seeds/cache)",
+    )
     parser.add_argument("--fresh", action="store_true", help="empty the model caches first")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per notebook run (default 3600)")
-    parser.add_argument("--out", default="_build/seeds.md", help="where the table goes (default _build/seeds.md)")
+    parser.add_argument(
+        "--out", default="_build/seeds.md", help="where the table goes (default _build/seeds.md)"
+    )
     args = parser.parse_args(argv)
     root = Path.cwd()
     if not (root / "book").is_dir():
@@ -227,12 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh and cache_root.exists():
         shutil.rmtree(cache_root)
     notebooks = _notebooks(root, args.notebooks)
-    print(f"{len(notebooks)} notebooks x seeds {args.seeds}, {args.jobs} at a time; model caches in {cache_root}")
+    print(
+        f"{len(notebooks)} notebooks x seeds {args.seeds}, {args.jobs} at a time; model caches in {cache_root}"
+    )
     results = sweep(notebooks, args.seeds, root, cache_root, args.jobs, args.timeout)
     table = markdown(results)
     out = root / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(f"# Seed sweep\n\nseeds {args.seeds}; `python -m lmnotes.seeds`\n\n{table}", encoding="utf-8")
+    out.write_text(
+        f"# Seed sweep\n\nseeds {args.seeds}; `python -m lmnotes.seeds`\n\n{table}", encoding="utf-8"
+    )
     print("\n" + table + f"\nwritten to {out}")
     return 0 if all(r.status == "pass" for r in results) else 1
 

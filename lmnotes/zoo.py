@@ -36,6 +36,7 @@ trained again in its place.
 when the build accepts a ``device`` argument, and returns the model on the device asked for, or on the
 CPU (where it is cached) when none is given: notebooks pass ``device=device``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -49,8 +50,8 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -121,13 +122,15 @@ def key(name: str, config: dict, version: int, seed: int) -> str:
 
     Example: ``key("gpt-world", {"seed": 0}, 1, 0)  # 'gpt-world-s0-v1-…'``
     """
-    blob = json.dumps({"name": name, "config": _as_json(config, "config"), "version": version, "seed": seed},
-                      sort_keys=True)
+    blob = json.dumps(
+        {"name": name, "config": _as_json(config, "config"), "version": version, "seed": seed}, sort_keys=True
+    )
     return f"{name}-s{seed}-v{version}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
 
 def _shift_seeds(config: dict, seed: int) -> dict:
     """``config`` with ``seed`` added to every int entry called ``seed`` or ``..._seed``."""
+
     def is_seed(k, v):
         return (k == "seed" or k.endswith("_seed")) and isinstance(v, int) and not isinstance(v, bool)
 
@@ -167,7 +170,9 @@ def recipe_config(name: str, **overrides) -> dict:
     recipe = _recipe(name)
     unknown = set(overrides) - set(recipe.config)
     if unknown:
-        raise ValueError(f"{name!r} has no config entries {sorted(unknown)}; its config is {sorted(recipe.config)}")
+        raise ValueError(
+            f"{name!r} has no config entries {sorted(unknown)}; its config is {sorted(recipe.config)}"
+        )
     return _shift_seeds({**recipe.config, **overrides}, book_seed())
 
 
@@ -215,12 +220,16 @@ def _model_spec(model: nn.Module, name: str) -> tuple[str, dict]:
     kind = type(model).__name__
     entry = _ALLOWED.get(kind)
     if entry is None or entry[0] is not type(model):
-        raise ValueError(f"the build of {name!r} returned a {type(model).__module__}.{kind}, which the zoo cannot "
-                         f"rebuild from data; allow it first with lmnotes.zoo.allow({kind}, its config dataclass)")
+        raise ValueError(
+            f"the build of {name!r} returned a {type(model).__module__}.{kind}, which the zoo cannot "
+            f"rebuild from data; allow it first with lmnotes.zoo.allow({kind}, its config dataclass)"
+        )
     config = getattr(model, "config", None)
     if type(config) is not entry[1]:
-        raise ValueError(f"the build of {name!r} returned a {kind} whose .config is a {type(config).__name__}, "
-                         f"not the {entry[1].__name__} it was allowed with")
+        raise ValueError(
+            f"the build of {name!r} returned a {kind} whose .config is a {type(config).__name__}, "
+            f"not the {entry[1].__name__} it was allowed with"
+        )
     return kind, _as_json(dataclasses.asdict(config), f"the config of the {kind}")
 
 
@@ -228,14 +237,17 @@ def _rebuild(kind: str, config: dict, tokenizer) -> nn.Module:
     """An untrained model of an allowed class, from its stored config."""
     _allow_builtin()
     if kind not in _ALLOWED:
-        raise ValueError(f"the model class {kind!r} is not one the zoo rebuilds ({', '.join(sorted(_ALLOWED))})")
+        raise ValueError(
+            f"the model class {kind!r} is not one the zoo rebuilds ({', '.join(sorted(_ALLOWED))})"
+        )
     cls, config_class, make = _ALLOWED[kind]
     if not isinstance(config, dict):
         raise ValueError(f"the stored config of the {kind} is not a dict")
     fields = {f.name for f in dataclasses.fields(config_class)}
     if set(config) != fields:
-        raise ValueError(f"the stored config of the {kind} has fields {sorted(config)}, "
-                         f"its class has {sorted(fields)}")
+        raise ValueError(
+            f"the stored config of the {kind} has fields {sorted(config)}, its class has {sorted(fields)}"
+        )
     model = make(config_class(**config), tokenizer)
     if type(model) is not cls:
         raise TypeError(f"rebuilding a {kind} gave a {type(model).__name__}")
@@ -249,8 +261,10 @@ def _tokenizer_kind(tokenizer) -> str | None:
         return None
     if isinstance(tokenizer, (Tokenizer, ELMoTokenizer)):
         return type(tokenizer).__name__
-    raise ValueError(f"the zoo stores tokenizers through their JSON format; a {type(tokenizer).__name__} has none "
-                     "(return an lmnotes tokenizer, or None)")
+    raise ValueError(
+        f"the zoo stores tokenizers through their JSON format; a {type(tokenizer).__name__} has none "
+        "(return an lmnotes tokenizer, or None)"
+    )
 
 
 def _read_tokenizer(kind, path: Path):
@@ -277,15 +291,21 @@ def _read_entry(path: Path, expected: dict):
     if not isinstance(entry, dict) or entry.get("format") != _FORMAT:
         raise ValueError("entry.json is not a model zoo entry")
     if entry.get("format_version") != _FORMAT_VERSION:
-        raise ValueError(f"entry.json has format version {entry.get('format_version')!r}, "
-                         f"this lmnotes reads {_FORMAT_VERSION}")
+        raise ValueError(
+            f"entry.json has format version {entry.get('format_version')!r}, "
+            f"this lmnotes reads {_FORMAT_VERSION}"
+        )
     for field, want in expected.items():
         if entry.get(field) != want:
             got = entry.get(field)
             if isinstance(want, dict) and isinstance(got, dict):
-                diff = sorted(k for k in {**want, **got} if want.get(k, "<missing>") != got.get(k, "<missing>"))
-                detail = "; ".join(f"{k}: stored {got.get(k, '<missing>')!r}, asked for {want.get(k, '<missing>')!r}"
-                                   for k in diff)
+                diff = sorted(
+                    k for k in {**want, **got} if want.get(k, "<missing>") != got.get(k, "<missing>")
+                )
+                detail = "; ".join(
+                    f"{k}: stored {got.get(k, '<missing>')!r}, asked for {want.get(k, '<missing>')!r}"
+                    for k in diff
+                )
             else:
                 detail = f"stored {got!r}, asked for {want!r}"
             raise ValueError(f"it was made for another {field} ({detail})")
@@ -313,9 +333,14 @@ def _write_entry(path: Path, expected: dict, model: nn.Module, tokenizer) -> Non
     fresh = _rebuild(kind, model_config, tokenizer)  # what loading will do: fail now, not on the next run
     info = {k: v for k, v in vars(model).items() if not k.startswith("_") and k not in vars(fresh)}
     info = _as_json(info, f"what the build of {name!r} left on the model ({sorted(info)})")
-    entry = {"format": _FORMAT, "format_version": _FORMAT_VERSION, **expected,
-             "model": {"class": kind, "config": model_config}, "tokenizer": tok_kind,
-             "torch": torch.__version__}
+    entry = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        **expected,
+        "model": {"class": kind, "config": model_config},
+        "tokenizer": tok_kind,
+        "torch": torch.__version__,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
@@ -362,14 +387,22 @@ def pretrained(name: str, device=None, **overrides):
     k = key(name, config, recipe.version, seed)
     if k not in _MEMORY:
         path = cache_dir() / k
-        expected = {"name": name, "version": recipe.version, "seed": seed, "config": _as_json(config, "config")}
+        expected = {
+            "name": name,
+            "version": recipe.version,
+            "seed": seed,
+            "config": _as_json(config, "config"),
+        }
         loaded = None
         if path.exists() or path.is_symlink():
             try:
                 loaded = _read_entry(path, expected)
             except _UNUSABLE as err:
-                print(f"lmnotes.zoo: cannot use the cached {name!r} in {path}: {type(err).__name__}: {err}. "
-                      "Training it again in its place.", file=sys.stderr)
+                print(
+                    f"lmnotes.zoo: cannot use the cached {name!r} in {path}: {type(err).__name__}: {err}. "
+                    "Training it again in its place.",
+                    file=sys.stderr,
+                )
         if loaded is None:
             loaded = _train(name, recipe, config)
             _write_entry(path, expected, *loaded)

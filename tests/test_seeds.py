@@ -3,6 +3,7 @@
 The sweep itself runs every notebook several times (`make seeds`), far too long for a test; here it
 is checked on a fake result set and on a real junit report of a failing check.
 """
+
 import json
 
 import pytest
@@ -36,14 +37,20 @@ def test_a_failing_check_is_read_from_the_junit_report():
     n, failures = seeds.failures_from_junit(JUNIT)
     assert n == 3
     assert failures == [("# Check: the biLM beats the bigram by 15%", "AssertionError: (0.86, 0.85)")]
-    passing = JUNIT.split("<testcase\nclassname=\"fail.ipynb\" name=\"Cell 1\"")[0] + "</testsuite></testsuites>"
+    passing = JUNIT.split('<testcase\nclassname="fail.ipynb" name="Cell 1"')[0] + "</testsuite></testsuites>"
     assert seeds.failures_from_junit(passing) == (1, [])
 
 
 FAKE = [
     Result("02-elmo/pretraining", 0, "pass", seconds=95.2, figures={"backward_ratio": 0.80}),
-    Result("02-elmo/pretraining", 1, "fail", [("# Check: the biLM wins", "AssertionError: (0.86, 0.85)")], 97,
-           figures={"backward_ratio": 0.86}),
+    Result(
+        "02-elmo/pretraining",
+        1,
+        "fail",
+        [("# Check: the biLM wins", "AssertionError: (0.86, 0.85)")],
+        97,
+        figures={"backward_ratio": 0.86},
+    ),
     Result("02-elmo/pretraining", 2, "pass", seconds=90, figures={"backward_ratio": 0.83}),
     Result("00-the-world/the-world", 0, "pass", seconds=12),
     Result("00-the-world/the-world", 1, "timeout", seconds=3600),
@@ -57,8 +64,12 @@ def test_the_table_has_a_row_per_notebook_and_a_column_per_seed():
     assert lines[0] == "| notebook | seed 0 | seed 1 | seed 2 |"
     row = next(ln for ln in lines if ln.startswith("| 02-elmo/pretraining |"))
     cells = [c.strip() for c in row.strip("|").split(" | ")]
-    assert cells == ["02-elmo/pretraining", "pass (95 s)",
-                     "FAIL # Check: the biLM wins: AssertionError: (0.86, 0.85)", "pass (90 s)"]
+    assert cells == [
+        "02-elmo/pretraining",
+        "pass (95 s)",
+        "FAIL # Check: the biLM wins: AssertionError: (0.86, 0.85)",
+        "pass (90 s)",
+    ]
     world = next(ln for ln in lines if ln.startswith("| 00-the-world/the-world |"))
     assert "TIMEOUT after 3600 s" in world and "ERROR ModuleNotFoundError" in world
     assert "x\\|y" in world  # a | in a message does not break the table
@@ -69,7 +80,15 @@ def test_the_figure_table_gives_each_figure_per_seed_and_its_spread():
     table = seeds.figure_table(FAKE)
     row = next(ln for ln in table.splitlines() if "backward_ratio" in ln)
     assert [c.strip() for c in row.strip("|").split("|")] == [
-        "02-elmo/pretraining", "backward_ratio", "0.8", "0.86", "0.83", "0.8", "0.86", "0.06"]
+        "02-elmo/pretraining",
+        "backward_ratio",
+        "0.8",
+        "0.86",
+        "0.83",
+        "0.8",
+        "0.86",
+        "0.06",
+    ]
     assert seeds.figure_table(FAKE[3:]) == ""  # nothing recorded, no table
     assert "backward_ratio" in seeds.markdown(FAKE)
 
@@ -82,7 +101,10 @@ def test_record_prints_and_keeps_figures_for_the_sweep(tmp_path, monkeypatch, ca
     monkeypatch.setenv("LMNOTES_FIGURES", str(path))
     seeds.record(ratio=0.5, acc=1)
     seeds.record(gap=0.25)
-    assert [json.loads(ln) for ln in path.read_text().splitlines()] == [{"ratio": 0.5, "acc": 1.0}, {"gap": 0.25}]
+    assert [json.loads(ln) for ln in path.read_text().splitlines()] == [
+        {"ratio": 0.5, "acc": 1.0},
+        {"gap": 0.25},
+    ]
     with pytest.raises(TypeError, match="numbers"):
         seeds.record(name="x")
 

@@ -4,6 +4,7 @@ A tiny registered recipe (a word-level bigram model trained for a few steps) sta
 book's models, with a temporary $LMNOTES_CACHE, so every test runs in seconds. "A fresh process" is
 a real one: the test runs this module's recipe in a subprocess.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -22,8 +23,7 @@ from torch import nn
 
 import lmnotes
 from lmnotes import zoo
-from lmnotes.data.tokenizers import BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer
-from lmnotes.data.tokenizers import ELMoTokenizer
+from lmnotes.data.tokenizers import BPETokenizer, CharTokenizer, ELMoTokenizer, Tokenizer, WordTokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = ["the robin can fly .", "the cat sat on the mat .", "a penguin can swim ."]
@@ -112,11 +112,16 @@ def fresh_process(cache: Path) -> tuple[dict, str]:
     """Run CHILD in a new interpreter (book seed 0); returns (its RESULT, its stderr)."""
     full_env = {k: v for k, v in os.environ.items() if k != "LMNOTES_SEED"}
     full_env["LMNOTES_CACHE"] = str(cache)
-    proc = subprocess.run([sys.executable, "-c", CHILD.format(tests=str(Path(__file__).parent))],
-                          capture_output=True, text=True, env=full_env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD.format(tests=str(Path(__file__).parent))],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    return json.loads(line[len("RESULT "):]), proc.stderr
+    return json.loads(line[len("RESULT ") :]), proc.stderr
 
 
 # ----------------------------------------------------------------------------- storing and loading
@@ -126,7 +131,12 @@ def test_round_trip_in_a_fresh_process_gives_the_same_model_without_training(cac
     first, _ = fresh_process(cache)
     assert first["builds"] == 1
     entry = entry_dir(cache)
-    assert sorted(p.name for p in entry.iterdir()) == ["entry.json", "info.json", "tokenizer.json", "weights.pt"]
+    assert sorted(p.name for p in entry.iterdir()) == [
+        "entry.json",
+        "info.json",
+        "tokenizer.json",
+        "weights.pt",
+    ]
     stored = json.loads((entry / "entry.json").read_text())
     assert stored["model"]["class"] == "TinyLM" and stored["config"] == TINY and stored["seed"] == 0
     assert list(cache.glob(".*")) == []  # no temporary folder left behind
@@ -274,8 +284,12 @@ def test_a_build_returning_a_model_the_zoo_cannot_rebuild_says_what_to_do(cache)
 def test_the_key_depends_on_name_config_version_and_seed_only():
     k = zoo.key("gpt-world", {"steps": 600, "seed": 0}, 1, 0)
     assert k == zoo.key("gpt-world", {"seed": 0, "steps": 600}, 1, 0)  # order does not matter
-    others = {zoo.key("bert-world", {"steps": 600, "seed": 0}, 1, 0), zoo.key("gpt-world", {"steps": 601, "seed": 0}, 1, 0),
-              zoo.key("gpt-world", {"steps": 600, "seed": 0}, 2, 0), zoo.key("gpt-world", {"steps": 600, "seed": 0}, 1, 1)}
+    others = {
+        zoo.key("bert-world", {"steps": 600, "seed": 0}, 1, 0),
+        zoo.key("gpt-world", {"steps": 601, "seed": 0}, 1, 0),
+        zoo.key("gpt-world", {"steps": 600, "seed": 0}, 2, 0),
+        zoo.key("gpt-world", {"steps": 600, "seed": 0}, 1, 1),
+    }
     assert k not in others and len(others) == 4
 
 
@@ -290,14 +304,22 @@ def test_editing_a_docstring_does_not_change_the_key(tmp_path):
             f.write_text('"""Edited. ' + text[3:])
             edited += 1
     assert edited > 10
-    script = ("import json, lmnotes\nfrom lmnotes import zoo\n"
-              "print(json.dumps([lmnotes.__file__] + [zoo.key(n, zoo.recipe_config(n), zoo._recipe(n).version, 0) "
-              "for n in zoo.available()]))")
+    script = (
+        "import json, lmnotes\nfrom lmnotes import zoo\n"
+        "print(json.dumps([lmnotes.__file__] + [zoo.key(n, zoo.recipe_config(n), zoo._recipe(n).version, 0) "
+        "for n in zoo.available()]))"
+    )
 
     def keys(path):
         env = {k: v for k, v in os.environ.items() if k != "LMNOTES_SEED"}
-        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                              env={**env, "PYTHONPATH": str(path)}, cwd=tmp_path)
+        proc = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**env, "PYTHONPATH": str(path)},
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         out = json.loads(proc.stdout.strip().splitlines()[-1])
         assert out[0].startswith(str(path)), f"imported {out[0]}, not the copy in {path}"
