@@ -113,3 +113,28 @@ def test_the_command_refuses_to_run_outside_the_repository(tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit, match="repository's root"):
         seeds.main([])
+
+
+def test_every_notebook_takes_its_seeds_from_the_book_seed():
+    """A literal seed in a notebook would stay put when the sweep moves the book seed: use lmnotes.seed(k)."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    literal = re.compile(r"(?<![\w.])seed=\d+\b|manual_seed\(\d+\)")
+    root = Path(__file__).resolve().parent.parent / "book"
+    found = []
+    for path in sorted(root.rglob("*.ipynb")):
+        if {".ipynb_checkpoints", "_build"} & set(path.parts):
+            continue
+        for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type != "code":
+                continue
+            for line in cell.source.splitlines():
+                code = line.split("#", 1)[0]
+                if "lmnotes.setup(" in code or code.lstrip().startswith("def "):
+                    continue
+                if literal.search(code):
+                    found.append(f"{path.relative_to(root)} cell {i + 1}: {line.strip()}")
+    assert not found, "write seed=lmnotes.seed(k) instead of a literal seed:\n" + "\n".join(found)
