@@ -1,6 +1,7 @@
 """Small things every notebook needs: seeding (one seed for the whole book), picking a device, showing source code."""
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import random
@@ -93,6 +94,20 @@ def setup(seed: int = 0, verbose: bool = True) -> torch.device:
         shift = f" ({_SETUP_SEED} + LMNOTES_SEED={offset})" if offset else ""
         print(f"lmnotes {_version()} | torch {torch.__version__} | device: {name} | seed: {seed}{shift}")
     return device
+
+
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module):
+    """Run a block with ``model`` in eval mode (dropout off), then give it back the mode it had, even after an error.
+
+    Example: ``with torch.no_grad(), eval_mode(model): logits = model(x).logits``
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def _version() -> str:

@@ -141,7 +141,12 @@ def _load_builtin_recipes() -> None:
     # Importing a recipe module registers its models.
     import importlib
 
-    for mod in ("lmnotes.recipes.elmo", "lmnotes.recipes.bert", "lmnotes.recipes.gpt", "lmnotes.rlhf.reward"):
+    for mod in (
+        "lmnotes.recipes.elmo",
+        "lmnotes.recipes.bert",
+        "lmnotes.recipes.gpt",
+        "lmnotes.recipes.rlhf",
+    ):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

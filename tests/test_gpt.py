@@ -15,16 +15,22 @@ def tiny(**kw):
 def test_shapes_and_outputs():
     m = tiny()
     x = torch.randint(0, 50, (3, 10))
-    logits = m(x)
-    assert logits.shape == (3, 10, 50)
-    logits2, loss = m(x, targets=x)
-    assert torch.equal(logits, logits2) and loss.ndim == 0
-    out = m(x, targets=x, return_hidden=True)
-    assert out.hidden.shape == (3, 10, 32) and out.loss is loss or torch.equal(out.loss, loss)
-    logits3, h = m(x, return_hidden=True)
-    # the hidden states are those after the final layer norm: the tied head turns them into the logits
-    assert torch.allclose(h @ m.wte.weight.T, logits3, atol=1e-5)
+    out = m(x)
+    assert out.logits.shape == (3, 10, 50) and out.loss is None
+    assert out.hidden_states is None and out.attentions is None
+    out2 = m(x, targets=x)
+    assert torch.equal(out.logits, out2.logits) and out2.loss.ndim == 0
+    # the last hidden states are those after the final layer norm: the tied head turns them into the logits
+    assert out.last_hidden_state.shape == (3, 10, 32)
+    assert torch.allclose(out.last_hidden_state @ m.wte.weight.T, out.logits, atol=1e-5)
     assert m.lm_head.weight is m.wte.weight
+    # one contract: every field keeps its shape whatever else is asked for
+    full = m(x, targets=x, output_hidden_states=True, output_attentions=True)
+    assert full.logits.shape == (3, 10, 50) and torch.allclose(full.loss, out2.loss, atol=1e-5)
+    assert len(full.hidden_states) == 3 and all(h.shape == (3, 10, 32) for h in full.hidden_states)
+    assert torch.allclose(full.hidden_states[-1], out.last_hidden_state, atol=1e-5)
+    assert len(full.attentions) == 2 and full.attentions[0].shape == (3, 2, 10, 10)
+    assert torch.allclose(m.next_token_logits(x), out.logits[:, -1], atol=1e-5)
 
 
 def test_ignore_index():
@@ -32,8 +38,8 @@ def test_ignore_index():
     x = torch.randint(0, 50, (2, 8))
     y = x.clone()
     y[:, :4] = -100
-    _, loss = m(x, targets=y)
-    logits = m(x)
+    loss = m(x, targets=y).loss
+    logits = m(x).logits
     ref = torch.nn.functional.cross_entropy(logits[:, 4:].reshape(-1, 50), x[:, 4:].reshape(-1))
     assert torch.allclose(loss, ref, atol=1e-5)
 
@@ -52,8 +58,8 @@ def test_causality(explicit):
     x = torch.randint(0, 50, (2, 12))
     y = x.clone()
     y[:, 7:] = (y[:, 7:] + 1) % 50  # change only later tokens
-    a = m(x, explicit=explicit)
-    b = m(y, explicit=explicit)
+    a = m(x, explicit=explicit).logits
+    b = m(y, explicit=explicit).logits
     assert torch.allclose(a[:, :7], b[:, :7], atol=1e-6)
     assert not torch.allclose(a[:, 7:], b[:, 7:])
 
@@ -61,8 +67,8 @@ def test_causality(explicit):
 def test_explicit_and_fused_agree_and_attention_is_causal():
     m = tiny()
     x = torch.randint(0, 50, (2, 12))
-    fused = m(x)
-    out = m(x, explicit=True, return_attention=True)
+    fused = m(x).logits
+    out = m(x, explicit=True, output_attentions=True)
     assert torch.allclose(fused, out.logits, atol=1e-5)
     w = out.attentions[0]  # (B, nh, T, T)
     assert w.shape == (2, 2, 12, 12)
@@ -75,16 +81,16 @@ def test_attention_mask_right_padding_does_not_change_real_positions():
     x = torch.randint(1, 50, (1, 6))
     padded = torch.cat([x, torch.zeros(1, 3, dtype=torch.long)], 1)
     mask = torch.tensor([[1] * 6 + [0] * 3])
-    assert torch.allclose(m(x), m(padded, attention_mask=mask)[:, :6], atol=1e-5)
+    assert torch.allclose(m(x).logits, m(padded, attention_mask=mask).logits[:, :6], atol=1e-5)
 
 
 def test_cache_forward_matches_full_forward():
     m = tiny()
     x = torch.randint(0, 50, (2, 10))
-    full = m(x)
+    full = m(x).logits
     cache = m.new_cache(2)
-    first = m(x[:, :6], cache=cache)
-    steps = [m(x[:, t:t + 1], cache=cache) for t in range(6, 10)]
+    first = m(x[:, :6], cache=cache).logits
+    steps = [m(x[:, t:t + 1], cache=cache).logits for t in range(6, 10)]
     assert torch.allclose(torch.cat([first] + steps, 1), full, atol=1e-5)
 
 
@@ -126,6 +132,19 @@ def test_long_prompt_is_cropped_or_refused():
         m.generate(x, 3, crop=False)
     with pytest.raises(ValueError, match="longer than the model's context"):
         m(x)
+
+
+@pytest.mark.parametrize("bad", [50, 77, -1])
+def test_out_of_range_token_ids_get_a_clear_error(bad):
+    m = tiny()
+    x = torch.randint(0, 50, (2, 6))
+    x[1, 3] = bad
+    for call in (lambda: m(x), lambda: m.generate(x, 2), lambda: m.next_token_logits(x),
+                 lambda: m.next_token_probs(x)):
+        with pytest.raises(ValueError, match=rf"token id {bad} is outside the vocabulary.*0\.\.49"):
+            call()
+    with pytest.raises(ValueError, match="integer token ids"):
+        m(x.float())
 
 
 @pytest.mark.parametrize("kw, msg", [(dict(temperature=-1.0), "temperature must be >= 0"),
@@ -191,7 +210,7 @@ def test_a_short_training_run_lowers_the_loss():
     opt = torch.optim.AdamW(m.parameters(), lr=3e-3)
     first = None
     for _ in range(60):
-        _, loss = m(x, targets=y)
+        loss = m(x, targets=y).loss
         first = first if first is not None else loss.item()
         opt.zero_grad()
         loss.backward()
@@ -224,7 +243,7 @@ def test_hf_parity():
     x = torch.randint(0, 97, (2, 20))
     with torch.no_grad():
         ref = hf(x).logits
-        got = ours(x)
+        got = ours(x).logits
     assert (got - ref).abs().max().item() < 1e-4
     # generation agrees with Hugging Face's greedy decoding
     with torch.no_grad():

@@ -11,7 +11,8 @@ from lmnotes.data.world import World
 from lmnotes.models.gpt import GPT, GPTConfig
 from lmnotes.rlhf import (Labeller, PPOConfig, PPOTrainer, RewardModel, collect_rankings, dpo_loss,
                           pairwise_accuracy, positive_and_well_formed, preference_pairs, review_prompts, sequence_logprobs,
-                          token_logprobs, train_dpo, train_reward_model, Rollout)
+                          token_logprobs, train_dpo, train_reward_model)
+from lmnotes.rlhf.rollouts import Rollout
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def lm():
         x, am = b["input_ids"], b["attention_mask"]
         y = x[:, 1:].clone()
         y[am[:, 1:] == 0] = -100
-        _, loss = model(x[:, :-1], targets=y)
+        loss = model(x[:, :-1], targets=y).loss
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -190,3 +191,22 @@ def test_the_reward_model_is_registered():
     import lmnotes
 
     assert "reward-world" in lmnotes.zoo.available()
+
+
+def test_rollouts_sample_through_generate_and_stop_at_eos():
+    from lmnotes.rlhf.rollouts import encode_prompts, sample_continuations
+
+    tok = WordTokenizer().train(["the film was good .", "i loved the film .", "a robin can fly ."])
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=16, n_layer=1, n_head=2, d_model=32))
+    prompts = encode_prompts(tok, ["the film was", "i loved the film", "the film was"], gpt.config.block_size, 6)
+    conts = sample_continuations(gpt, prompts, 6, eos_id=tok.eos_id, generator=torch.Generator().manual_seed(3))
+    assert len(conts) == 3 and all(1 <= len(c) <= 6 for c in conts)
+    assert all(tok.eos_id not in c[:-1] for c in conts)  # cut right after [EOS]
+    # the same draws as GPT.generate on each group of prompts of one length, shortest first
+    g = torch.Generator().manual_seed(3)
+    short = gpt.generate(torch.tensor([prompts[0], prompts[2]]), 6, stop_token=tok.eos_id, generator=g)
+    for row, i in zip(short[:, len(prompts[0]):].tolist(), (0, 2)):
+        assert row[:len(conts[i])] == conts[i]
+    with pytest.raises(ValueError, match="context"):
+        sample_continuations(gpt, prompts, 14)

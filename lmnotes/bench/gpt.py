@@ -63,7 +63,7 @@ def _train_step_fn(model, opt, x, y, device, hf: bool):
             if hf:
                 loss = model(input_ids=x, labels=x).loss
             else:
-                loss = model(x, targets=y)[1]
+                loss = model(x, targets=y).loss
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)

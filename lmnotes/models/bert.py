@@ -29,7 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data.batching import IGNORE_INDEX
-from .common import check_config, check_hf_config, load_exact, map_hf_state_dict
+from .common import check_config, check_hf_config, check_token_ids, load_exact, map_hf_state_dict
 from .transformer import Block
 
 
@@ -113,21 +113,11 @@ class BertOutput:
 
 
 def _check_inputs(config: BertConfig, input_ids, segment_ids, attention_mask):
-    if not torch.is_tensor(input_ids) or input_ids.dim() != 2:
-        shape = tuple(input_ids.shape) if torch.is_tensor(input_ids) else type(input_ids).__name__
-        raise ValueError(f"input_ids must be a (batch, seq_len) tensor of token ids, got {shape}")
-    if input_ids.is_floating_point():
-        raise ValueError(f"input_ids must hold integer token ids, got dtype {input_ids.dtype}")
+    check_token_ids(input_ids, config.vocab_size)
     B, T = input_ids.shape
     if T > config.max_position:
         raise ValueError(f"sequence of {T} tokens is longer than the model's {config.max_position} positions "
                          f"(max_position); truncate it or build the model with a larger max_position")
-    if input_ids.numel():
-        lo, hi = int(input_ids.min()), int(input_ids.max())
-        if lo < 0 or hi >= config.vocab_size:
-            bad = lo if lo < 0 else hi
-            raise ValueError(f"token id {bad} is outside the vocabulary: ids must be in 0..{config.vocab_size - 1} "
-                             f"(vocab_size={config.vocab_size}); was the input made by another tokenizer?")
     for name, t in (("segment_ids", segment_ids), ("attention_mask", attention_mask)):
         if t is not None and (not torch.is_tensor(t) or tuple(t.shape) != (B, T)):
             shape = tuple(t.shape) if torch.is_tensor(t) else type(t).__name__

@@ -1,6 +1,7 @@
 """What the models share besides the Transformer block: one check of a config, and loading Hugging Face weights.
 
 * :func:`check_config` — every size a positive integer, the width divisible by the heads, dropout in [0, 1).
+* :func:`check_token_ids` — a (batch, length) tensor of ids inside the vocabulary, or a clear error.
 * :func:`check_hf_config` — refuse a Hugging Face model of another family before any weight is read.
 * :func:`map_hf_state_dict` — Hugging Face's names to ours (renames, transposes, fused projections); a
   weight no rule maps is an error.
@@ -38,6 +39,24 @@ def check_config(config, positive: Iterable[str], divisible: tuple[str, str] | N
     dropout = getattr(config, "dropout", 0.0)
     if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+
+
+def check_token_ids(idx, vocab_size: int) -> None:
+    """Refuse anything but a (batch, length) tensor of integer ids in ``0 .. vocab_size - 1``, with a clear message
+    (an id out of range would otherwise fail deep inside the embedding: an index error, or a device-side assert
+    on a GPU). The range check reads two numbers off the device; it is skipped inside ``torch.compile``.
+    """
+    if not torch.is_tensor(idx) or idx.dim() != 2:
+        shape = tuple(idx.shape) if torch.is_tensor(idx) else type(idx).__name__
+        raise ValueError(f"input_ids must be a (batch, seq_len) tensor of token ids, got {shape}")
+    if idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool:
+        raise ValueError(f"input_ids must hold integer token ids, got dtype {idx.dtype}")
+    if idx.numel() and not torch.compiler.is_compiling():
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= vocab_size:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"token id {bad} is outside the vocabulary: ids must be in 0..{vocab_size - 1} "
+                             f"(vocab_size={vocab_size}); was the input made by another tokenizer?")
 
 
 def check_hf_config(hf_config, model_type: str, ours: str, theirs: str) -> None:

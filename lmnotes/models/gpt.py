@@ -7,21 +7,22 @@ with a key/value cache, and loading GPT-2's weights from Hugging Face.
 Example::
 
     model = GPT(GPTConfig(vocab_size=100, block_size=32, n_layer=2, n_head=2, d_model=64))
-    logits = model(idx)                                      # (B, T, V)
-    logits, loss = model(idx, targets=idx)                  # and the mean cross-entropy
+    logits = model(idx).logits                               # (B, T, V)
+    loss = model(idx, targets=idx).loss                     # the mean cross-entropy
     out = model.generate(idx[:, :4], max_new_tokens=10)      # (B, 4 + 10)
 """
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .common import check_config, check_hf_config, load_exact, map_hf_state_dict
+from ..data.batching import IGNORE_INDEX
+from ..utils import eval_mode
+from .common import check_config, check_hf_config, check_token_ids, load_exact, map_hf_state_dict
 from .transformer import Block, KVCache
 
 __all__ = ["GPTConfig", "GPT", "top_k_filter", "top_p_filter", "causal_mask", "check_sampling_args"]
@@ -52,15 +53,24 @@ class GPTConfig:
                      divisible=("d_model", "n_head"))
 
 
-_OUTPUT_TYPES: dict = {}
+@dataclass
+class GPTOutput:
+    """What :meth:`GPT.forward` returns: each field always of the shape given here, ``None`` when not asked for.
 
+    * ``logits`` (B, T, V): the scores of the next token at every position;
+    * ``loss``: with ``targets``, their mean cross-entropy (positions whose target is ``IGNORE_INDEX`` skipped);
+    * ``last_hidden_state`` (B, T, C): the states after the final layer norm, what the output layer reads;
+    * ``hidden_states``, with ``output_hidden_states``: ``n_layer + 1`` tensors (B, T, C), the embeddings then
+      each block's output, the last one after the final layer norm (as in Hugging Face's GPT-2);
+    * ``attentions``, with ``output_attentions``: ``n_layer`` tensors (B, n_head, T, S) of attention weights
+      (``S`` = the positions attended to: ``T``, plus the cached ones with a cache).
+    """
 
-def _output_type(fields: tuple[str, ...]):
-    """A named tuple type such as ``GPTOutput(logits, loss)``: unpacks like a tuple, and ``.loss`` works
-    (so ``lmnotes.train.fit`` can train the model without a loss function)."""
-    if fields not in _OUTPUT_TYPES:
-        _OUTPUT_TYPES[fields] = namedtuple("GPTOutput", fields)
-    return _OUTPUT_TYPES[fields]
+    logits: torch.Tensor
+    loss: torch.Tensor | None = None
+    last_hidden_state: torch.Tensor | None = None
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
 
 
 def causal_mask(T: int, device=None) -> torch.Tensor:
@@ -74,7 +84,8 @@ def causal_mask(T: int, device=None) -> torch.Tensor:
 class GPT(nn.Module):
     """Decoder-only Transformer language model (GPT-2's architecture).
 
-    ``forward(idx (B, T))`` → logits (B, T, V); ``forward(idx, targets)`` → ``(logits, loss)``.
+    ``forward(idx (B, T))`` → :class:`GPTOutput` (``.logits`` (B, T, V); ``.loss`` with ``targets``);
+    ``generate(idx, n)`` → (B, T + n) token ids.
     """
 
     def __init__(self, config: GPTConfig):
@@ -116,25 +127,45 @@ class GPT(nn.Module):
     # ------------------------------------------------------------------ forward
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None, return_hidden: bool = False, *,
-                cache: KVCache | None = None, explicit: bool = False, return_attention: bool = False,
-                last_only: bool = False):
-        """Logits of the next token at every position.
+                attention_mask: torch.Tensor | None = None, *, cache: KVCache | None = None,
+                output_hidden_states: bool = False, output_attentions: bool = False,
+                explicit: bool = False) -> GPTOutput:
+        """Logits of the next token at every position, as a :class:`GPTOutput`.
 
-        idx: (B, T) token ids, T <= block_size (positions continue after ``cache.length`` with a cache).
-        targets: (B, T) the token that should come next at each position; ``-100`` is ignored.
-        attention_mask: (B, T) 1 for real tokens, 0 for padding (right padding: positions stay 0..T-1).
-        return_hidden: also return the hidden states (B, T, C) after the final layer norm.
-        explicit / return_attention: use the written-out attention and return each layer's weights
-        (B, nh, T, S) as a list. last_only: compute the logits of the last position only (generation).
+        idx: (B, T) token ids in ``0 .. vocab_size - 1``, T <= block_size (positions continue after the
+        cache's with a cache). targets: (B, T) the token that should come next at each position;
+        ``IGNORE_INDEX`` (-100) is skipped. attention_mask: (B, T) 1 for real tokens, 0 for padding (right
+        padding: positions stay 0..T-1). output_hidden_states / output_attentions: also return every layer's
+        states / attention weights (the weights come from the written-out attention). explicit: use the
+        written-out attention (same result as the fused kernel, slower).
 
-        Returns the logits (B, T, V) alone when neither ``targets`` nor ``return_hidden`` is given;
-        otherwise a named tuple ``(logits, loss)``, ``(logits, hidden)`` or ``(logits, loss, hidden)`` (fields
-        ``.logits``, ``.loss``, ``.hidden``), with ``.attentions`` (a list of (B, nh, T, S)) appended when
-        ``return_attention``.
-
-        Example: ``logits, loss = model(x, targets=y)``
+        Example: ``loss = model(x, targets=y).loss``; ``logits = model(x).logits  # (B, T, V)``
         """
+        check_token_ids(idx, self.config.vocab_size)
+        h, hidden, attentions = self._states(idx, attention_mask, cache, output_hidden_states, output_attentions,
+                                             explicit)
+        logits = self.lm_head(h)  # (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1),
+                                   ignore_index=IGNORE_INDEX)
+        return GPTOutput(logits, loss, h, hidden, attentions)
+
+    def next_token_logits(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """(B, T) → (B, V): the logits of the token after the last position of each row.
+
+        Only the last position goes through the output layer: at inference the (T, V) matmul for the others
+        would be thrown away. Example: ``model.next_token_logits(idx).argmax(-1)  # the greedy next tokens``
+        """
+        check_token_ids(idx, self.config.vocab_size)
+        return self._next_logits(idx, cache)
+
+    def _next_logits(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        return self.lm_head(self._states(idx, cache=cache)[0][:, -1])  # (B, V)
+
+    def _states(self, idx: torch.Tensor, attention_mask: torch.Tensor | None = None, cache: KVCache | None = None,
+                output_hidden_states: bool = False, output_attentions: bool = False, explicit: bool = False):
+        """The trunk: (B, T) ids → ``(h, hidden_states, attentions)``, h (B, T, C) after the final layer norm."""
         B, T = idx.shape
         start = cache.length if cache is not None else 0
         if start + T > self.config.block_size:
@@ -145,34 +176,21 @@ class GPT(nn.Module):
         if cache is not None and attention_mask is not None and attention_mask.shape[1] != start + T:
             raise ValueError(f"with a cache, attention_mask must cover all {start + T} positions so far, "
                              f"got {attention_mask.shape[1]}")
-        weights = []
+        hidden, weights = [x], []
         for i, block in enumerate(self.blocks):
             out = block(x, attention_mask=attention_mask, causal=True, cache=cache, layer=i,
-                        explicit=explicit, return_weights=return_attention)
-            if return_attention:
+                        explicit=explicit, return_weights=output_attentions)
+            if output_attentions:
                 x, w = out
-                weights.append(w)
+                weights.append(w)  # (B, nh, T, S)
             else:
                 x = out
+            hidden.append(x)
         if cache is not None:
             cache.advance(T)
         h = self.ln_f(x)  # (B, T, C)
-        if last_only:
-            # At inference only the last position's prediction is needed: skip the (T, V) matmul for the rest.
-            logits = self.lm_head(h[:, -1:])  # (B, 1, V)
-        else:
-            logits = self.lm_head(h)  # (B, T, V)
-        fields, values = ["logits"], [logits]
-        if targets is not None:
-            loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-100)
-            fields.append("loss"), values.append(loss)
-        if return_hidden:
-            fields.append("hidden"), values.append(h)
-        if return_attention:
-            fields.append("attentions"), values.append(weights)
-        if len(values) == 1:
-            return logits
-        return _output_type(tuple(fields))(*values)
+        hidden[-1] = h  # as in Hugging Face: the last hidden state is the one after the final layer norm
+        return h, (tuple(hidden) if output_hidden_states else None), (tuple(weights) if output_attentions else None)
 
     # ------------------------------------------------------------------ generation
 
@@ -192,7 +210,7 @@ class GPT(nn.Module):
         """
         check_sampling_args(temperature, top_k, top_p)
         idx = idx[:, -self.config.block_size:]
-        logits = self(idx, last_only=True)[:, -1].float()  # (B, V)
+        logits = self.next_token_logits(idx).float()  # (B, V)
         return logits_to_probs(logits, temperature, top_k, top_p)
 
     @torch.no_grad()
@@ -222,14 +240,17 @@ class GPT(nn.Module):
         if idx.dim() != 2 or idx.shape[1] == 0:
             raise ValueError(f"idx must be a (batch, length) tensor of token ids with length >= 1, "
                              f"got shape {tuple(idx.shape)}")
+        check_token_ids(idx, self.config.vocab_size)  # once: every token generated after it is in range
         L = self.config.block_size
         if idx.shape[1] > L:
             if not crop:
                 raise ValueError(f"the prompt has {idx.shape[1]} tokens but the model's context is {L}; "
                                  f"shorten it, or pass crop=True to keep its last {L} tokens")
-        B = idx.shape[0]
-        was_training = self.training
-        self.eval()
+        with eval_mode(self):
+            return self._generate(idx, max_new_tokens, temperature, top_k, top_p, stop_token, use_cache, generator)
+
+    def _generate(self, idx, max_new_tokens, temperature, top_k, top_p, stop_token, use_cache, generator):
+        B, L = idx.shape[0], self.config.block_size
         done = torch.zeros(B, dtype=torch.bool, device=idx.device)
         cache = self.new_cache(B) if use_cache else None
         fed = 0  # how many tokens of ``idx`` have gone through the model
@@ -241,13 +262,13 @@ class GPT(nn.Module):
                     # so the cached keys are stale and the window is recomputed (as without a cache).
                     ctx = idx[:, -L:]
                     cache.length = 0
-                    logits = self(ctx, cache=cache, last_only=True)
+                    logits = self._next_logits(ctx, cache=cache)
                 else:
-                    logits = self(idx[:, -1:], cache=cache, last_only=True)
+                    logits = self._next_logits(idx[:, -1:], cache=cache)
                 fed = idx.shape[1]
             else:
-                logits = self(idx[:, -L:], last_only=True)
-            logits = logits[:, -1].float()  # (B, V)
+                logits = self._next_logits(idx[:, -L:])
+            logits = logits.float()  # (B, V)
             nxt = sample_next(logits, temperature, top_k, top_p, generator)  # (B,)
             if stop_token is not None:
                 nxt = torch.where(done, torch.full_like(nxt, stop_token), nxt)
@@ -255,7 +276,6 @@ class GPT(nn.Module):
             idx = torch.cat([idx, nxt[:, None]], dim=1)
             if stop_token is not None and bool(done.all()):
                 break
-        self.train(was_training)
         return idx
 
     # ------------------------------------------------------------------ Hugging Face

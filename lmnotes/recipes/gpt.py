@@ -17,11 +17,13 @@ import random
 import torch
 
 from ..data import world
+from ..data.batching import IGNORE_INDEX, pad_batch
 from ..data.tokenizers import WordTokenizer
 from ..data.world import PROPERTIES, TAXONOMY, World, article
 from ..models.gpt import GPT, GPTConfig
 from ..zoo import register
 from ..train import fit
+from ..utils import eval_mode
 
 # ---------------------------------------------------------------------- the world's GPT
 
@@ -169,22 +171,16 @@ def instruction_batches(rows, tok, batch_size: int = 32, seed: int = 0):
         prompt = tok.encode(r["prompt"] + " answer :")
         answer = tok.encode(r["answer"]) + [tok.eos_id]
         ids = [tok.bos_id] + prompt + answer
-        # inputs drop the last token; target t is token t + 1, ignored (-100) until the answer starts
-        encoded.append((ids[:-1], [-100] * len(prompt) + answer))
+        # inputs drop the last token; target t is token t + 1, ignored (IGNORE_INDEX) until the answer starts
+        encoded.append((ids[:-1], [IGNORE_INDEX] * len(prompt) + answer))
     if not encoded:
         raise ValueError("rows is empty: there is nothing to train on")
 
     def get_batch(step: int):
         g = torch.Generator().manual_seed(seed * 1_000_003 + step)
         pick = torch.randint(0, len(encoded), (batch_size,), generator=g).tolist()
-        T = max(len(encoded[i][0]) for i in pick)
-        x = torch.full((batch_size, T), tok.pad_id, dtype=torch.long)
-        y = torch.full((batch_size, T), -100, dtype=torch.long)
-        m = torch.zeros((batch_size, T), dtype=torch.long)
-        for b, i in enumerate(pick):
-            ids, tgt = encoded[i]
-            x[b, :len(ids)], y[b, :len(tgt)], m[b, :len(ids)] = torch.tensor(ids), torch.tensor(tgt), 1
-        return x, y, m
+        b = pad_batch([encoded[i][0] for i in pick], pad_id=tok.pad_id, labels=[encoded[i][1] for i in pick])
+        return b["input_ids"], b["labels"], b["attention_mask"]
 
     return get_batch
 
@@ -243,22 +239,17 @@ def predict_answers(model, tok, rows, batch_size: int = 256, shots=None) -> list
                          "(draw_shots(rows, pool, k) makes them)")
     device = next(model.parameters()).device
     max_len = getattr(getattr(model, "config", None), "block_size", None)
-    was_training = model.training
-    model.eval()
     words = []
-    for s in range(0, len(rows), batch_size):
-        seqs = [prompt_ids(tok, r, shots[s + i] if shots is not None else (), max_len)
-                for i, r in enumerate(rows[s:s + batch_size])]
-        T = max(map(len, seqs))
-        x = torch.full((len(seqs), T), tok.pad_id, dtype=torch.long)
-        m = torch.zeros_like(x)
-        for b, ids in enumerate(seqs):
-            x[b, :len(ids)], m[b, :len(ids)] = torch.tensor(ids), 1
-        logits = model(x.to(device), attention_mask=m.to(device))  # (B, T, V)
-        last = torch.tensor([len(ids) - 1 for ids in seqs], device=device)  # right padding: last real token
-        pred = logits[torch.arange(len(seqs), device=device), last].argmax(-1).tolist()
-        words += [tok.id_to_token(p) for p in pred]
-    model.train(was_training)
+    with eval_mode(model):
+        for s in range(0, len(rows), batch_size):
+            seqs = [prompt_ids(tok, r, shots[s + i] if shots is not None else (), max_len)
+                    for i, r in enumerate(rows[s:s + batch_size])]
+            batch = pad_batch(seqs, pad_id=tok.pad_id)
+            logits = model(batch["input_ids"].to(device),
+                           attention_mask=batch["attention_mask"].to(device)).logits  # (B, T, V)
+            last = torch.tensor([len(ids) - 1 for ids in seqs], device=device)  # right padding: last real token
+            pred = logits[torch.arange(len(seqs), device=device), last].argmax(-1).tolist()
+            words += [tok.id_to_token(p) for p in pred]
     return words
 
 

@@ -19,8 +19,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .ppo import token_logprobs
-from .reward import _check_rankings
+from ..train import History
+from .labeller import check_rankings
+from .rollouts import Rollout, token_logprobs
 
 __all__ = ["dpo_loss", "sequence_logprobs", "preference_pairs", "train_dpo"]
 
@@ -53,7 +54,7 @@ def sequence_logprobs(model: nn.Module, idx: torch.Tensor, attention_mask: torch
 
 def preference_pairs(rankings: list[dict], tokenizer) -> list[tuple[list[int], list[int], list[int]]]:
     """(prompt ids, chosen ids, rejected ids) for every pair of every ranking, the prompt as ``[BOS] prompt``."""
-    rankings = _check_rankings(rankings)
+    rankings = check_rankings(rankings)
     out = []
     for r in rankings:
         prompt = [tokenizer.bos_id] + tokenizer.encode(r["prompt"])
@@ -77,10 +78,6 @@ def train_dpo(gpt: nn.Module, rankings: list[dict], tokenizer, beta: float = 0.1
     to log (e.g. the gold reward of samples) every ``log_every`` steps.
     Example: ``policy, h = train_dpo(gpt, rankings, tok, beta=0.1, steps=100)``
     """
-    from lmnotes.train import History
-
-    from .ppo import Rollout
-
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     pairs = preference_pairs(rankings, tokenizer)

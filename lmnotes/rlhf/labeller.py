@@ -9,8 +9,9 @@ reward of every sample, and how far the learned reward drifts from it.
 * :class:`Labeller` is the noisy human (Bradley–Terry): it prefers ``a`` to ``b`` with probability
   ``σ((g(a) - g(b)) / τ)`` and ranks ``K`` continuations by ``g/τ`` plus Gumbel noise (Plackett–Luce, which
   gives exactly the Bradley–Terry probability for every pair).
-* :func:`collect_rankings` is the data-collection step: prompts → continuations from several LMs →
-  rankings → a scalar score per continuation.
+* A ranking is a prompt, its continuations and the labeller's order (:func:`check_ranking`); the step that
+  collects them from language models is :func:`lmnotes.rlhf.rollouts.collect_rankings`. This module imports
+  no model: a preference is a function of text.
 
 Example::
 
@@ -24,12 +25,10 @@ import random
 from functools import lru_cache
 from typing import Callable
 
-import torch
-
 from lmnotes.data.world import LIKE_VERBS, NEGATIVE, POSITIVE, World
 
-__all__ = ["preference_data", "sentiment", "well_formed", "positive_and_well_formed", "world_bigrams", "review_prompts", "Labeller",
-           "check_ranking", "ranking_pairs", "collect_rankings"]
+__all__ = ["sentiment", "well_formed", "positive_and_well_formed", "world_bigrams", "review_prompts", "Labeller",
+           "check_ranking", "check_rankings", "ranking_pairs"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -172,6 +171,16 @@ def check_ranking(r: dict) -> None:
         raise ValueError(f"ranking order must be a permutation of 0..{k - 1}, got {order}")
 
 
+def check_rankings(rankings, name: str = "rankings") -> list[dict]:
+    """``rankings`` as a list, each checked by :func:`check_ranking`; an empty list is an error."""
+    rankings = list(rankings)
+    if not rankings:
+        raise ValueError(f"{name} is empty; collect some rankings first (collect_rankings)")
+    for r in rankings:
+        check_ranking(r)
+    return rankings
+
+
 def ranking_pairs(r: dict) -> list[tuple[str, str]]:
     """All ``K(K-1)/2`` (preferred, rejected) pairs of full texts (prompt + continuation) of one ranking."""
     check_ranking(r)
@@ -180,54 +189,3 @@ def ranking_pairs(r: dict) -> list[tuple[str, str]]:
     return [(full[o[i]], full[o[j]]) for i in range(len(o)) for j in range(i + 1, len(o))]
 
 
-def collect_rankings(prompts: list[str], generators: dict, tokenizer, labeller: Labeller, max_new_tokens: int = 12,
-                     seed: int = 0) -> list[dict]:
-    """The data-collection step: for every prompt, one continuation from each LM, ranked by the labeller.
-
-    ``generators``: ``{name: (model, temperature)}`` — several LMs (checkpoints, or one model at several
-    temperatures). Returns one dict per prompt: ``prompt``, ``continuations`` (K texts), ``ids`` (K id
-    lists), ``sources`` (K names), ``order`` (best first), ``scores`` (a scalar per continuation: 1 for the best,
-    0 for the worst, evenly spaced) and ``gold`` (the hidden preference, for measuring only).
-    Example: ``data = collect_rankings(prompts, {"T=0.7": (gpt, 0.7), "T=1.5": (gpt, 1.5)}, tok, Labeller())``
-    """
-    from .ppo import _block_size, encode_prompts, sample
-
-    if len(generators) < 2:
-        raise ValueError(f"generators needs at least 2 LMs to rank against each other, got {len(generators)}")
-    prompts = list(prompts)
-    names = list(generators)
-    conts = {}
-    g = torch.Generator().manual_seed(seed)
-    for name in names:
-        model, temperature = generators[name]
-        ids = encode_prompts(tokenizer, prompts, _block_size(model), max_new_tokens)
-        conts[name] = sample(model, ids, max_new_tokens, temperature, tokenizer.eos_id, generator=g)
-    out = []
-    for i, p in enumerate(prompts):
-        ids = [conts[n][i] for n in names]
-        texts = [tokenizer.decode(c, skip_special_tokens=True) for c in ids]
-        order = labeller.rank([f"{p} {t}" for t in texts])
-        k = len(names)
-        scores = [0.0] * k
-        for rank, j in enumerate(order):
-            scores[j] = 1.0 - rank / (k - 1)
-        out.append({"prompt": p, "continuations": texts, "ids": ids, "sources": names, "order": order,
-                    "scores": scores, "gold": [labeller.gold(f"{p} {t}") for t in texts]})
-    return out
-
-
-def preference_data(gpt, tokenizer, n_train: int = 150, n_test: int = 100, temperatures=(0.7, 1.0, 1.5, 2.0),
-                    tau: float = 0.3, max_new_tokens: int = 12, seed: int = 0, gold=positive_and_well_formed):
-    """The chapter's preference data in one call: ``(train, test, labeller)``.
-
-    Review openings as prompts, one continuation per temperature of ``gpt`` (the "several LMs"), ranked by a
-    :class:`Labeller` with noise ``tau``. ``train`` and ``test`` hold different prompts' rankings.
-    Example: ``train, test, labeller = preference_data(gpt, tok, n_train=150)``
-    """
-    if n_train < 1 or n_test < 1:
-        raise ValueError(f"n_train and n_test must be >= 1, got {n_train} and {n_test}")
-    labeller = Labeller(gold, tau=tau, seed=seed)
-    prompts = review_prompts(n_train + n_test, seed=seed + 1)
-    gens = {f"T={t}": (gpt, t) for t in temperatures}
-    data = collect_rankings(prompts, gens, tokenizer, labeller, max_new_tokens=max_new_tokens, seed=seed)
-    return data[:n_train], data[n_train:], labeller

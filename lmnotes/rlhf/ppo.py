@@ -2,9 +2,10 @@
 
 The pieces, in the order one PPO iteration uses them (Ziegler et al., 2019; Ouyang et al., 2022):
 
-1. **rollouts** by plain sampling from the policy: a prompt ``x`` and a continuation ``y = (y_1 .. y_n)``;
+1. **rollouts** sampled from the policy (:mod:`~lmnotes.rlhf.rollouts`, through ``GPT.generate``): a prompt
+   ``x`` and a continuation ``y = (y_1 .. y_n)``;
 2. **log-probabilities** of every continuation token under the policy (``log π``) and under the frozen
-   reference model (``log π_ref``): :func:`token_logprobs`;
+   reference model (``log π_ref``): :func:`~lmnotes.rlhf.rollouts.token_logprobs`;
 3. **per-token rewards**: ``r_t = -β (log π(y_t) - log π_ref(y_t))`` (:func:`kl_penalty`), plus the reward
    model's score ``R(x, y)`` on the last token of ``y`` (:func:`per_token_rewards`);
 4. **advantages** by generalised advantage estimation from a value head (:func:`gae`), whitened
@@ -29,9 +30,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["masked_mean", "masked_var", "whiten", "token_logprobs", "kl_penalty", "per_token_rewards", "gae",
-           "ppo_losses", "FixedKLController", "AdaptiveKLController", "PolicyWithValue", "PPOConfig", "Rollout",
-           "sample", "encode_prompts", "PPOTrainer", "evaluate_policy"]
+from ..train import History
+from ..utils import eval_mode
+from .reward import check_same_tokenizer
+from .rollouts import Rollout, encode_prompts, sample_continuations, token_logprobs
+
+__all__ = ["masked_mean", "masked_var", "whiten", "kl_penalty", "per_token_rewards", "gae", "ppo_losses",
+           "FixedKLController", "AdaptiveKLController", "PolicyWithValue", "PolicyOutput", "PPOConfig", "PPOTrainer",
+           "evaluate_policy"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -82,31 +88,6 @@ def whiten(x: torch.Tensor, mask: torch.Tensor | None = None, shift_mean: bool =
 # ---------------------------------------------------------------------------------------------------------
 # Log-probabilities and the KL penalty
 # ---------------------------------------------------------------------------------------------------------
-
-
-def _logits(model: nn.Module, idx: torch.Tensor, attention_mask: torch.Tensor | None):
-    out = model(idx, attention_mask=attention_mask)
-    return out[0] if isinstance(out, tuple) else out
-
-
-def token_logprobs(model_or_logits, idx: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Log-probability of every next token: ``out[b, t] = log p(idx[b, t+1] | idx[b, :t+1])``.
-
-    ``model_or_logits``: a causal LM (called as ``model(idx, attention_mask=...)``) or its logits (B, T, V).
-    ``idx``: (B, T) token ids, right-padded; ``attention_mask``: (B, T), 1 on real tokens.
-    Returns (B, T-1), with 0 where the predicted token is padding. Right padding never changes the
-    log-probability of a real token: a causal model's position ``t`` only sees positions ``<= t``.
-    Example: ``lp = token_logprobs(gpt, batch["input_ids"], batch["attention_mask"])  # (B, T-1)``
-    """
-    if idx.dim() != 2:
-        raise ValueError(f"idx must be (batch, time), got shape {tuple(idx.shape)}")
-    logits = model_or_logits if isinstance(model_or_logits, torch.Tensor) else _logits(model_or_logits, idx,
-                                                                                        attention_mask)
-    logp = F.log_softmax(logits[:, :-1].float(), dim=-1)  # (B, T-1, V): position t predicts token t+1
-    out = logp.gather(-1, idx[:, 1:].unsqueeze(-1)).squeeze(-1)  # (B, T-1)
-    if attention_mask is not None:
-        out = out * attention_mask[:, 1:].to(out.dtype)
-    return out
 
 
 def kl_penalty(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, kind: str = "k1") -> torch.Tensor:
@@ -260,142 +241,24 @@ class AdaptiveKLController:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Prompts and rollouts
+# The policy, its value head, and the trainer
 # ---------------------------------------------------------------------------------------------------------
-
-
-def _block_size(model: nn.Module) -> int | None:
-    cfg = getattr(model, "config", None)
-    for name in ("block_size", "max_len", "context"):
-        if cfg is not None and getattr(cfg, name, None):
-            return int(getattr(cfg, name))
-    return None
-
-
-def encode_prompts(tokenizer, prompts, block_size: int | None = None, max_new_tokens: int = 0) -> list[list[int]]:
-    """``[BOS] prompt`` ids for each prompt, checked against the model's context.
-
-    Raises a ValueError naming the prompt when ``len(prompt) + max_new_tokens`` exceeds ``block_size``.
-    Example: ``encode_prompts(tok, ["the film was"], block_size=64, max_new_tokens=12)  # [[5, ...]]``
-    """
-    if isinstance(prompts, str):
-        prompts = [prompts]
-    prompts = list(prompts)
-    if not prompts:
-        raise ValueError("prompts is empty; pass at least one prompt string")
-    out = []
-    for p in prompts:
-        if not isinstance(p, str):
-            raise TypeError(f"each prompt must be a string, got {type(p).__name__}")
-        ids = [tokenizer.bos_id] + tokenizer.encode(p)
-        if block_size is not None and len(ids) + max_new_tokens > block_size:
-            raise ValueError(f"prompt {p[:40]!r}... has {len(ids)} tokens ([BOS] included); with max_new_tokens="
-                             f"{max_new_tokens} that is longer than the model's context of {block_size}; shorten the "
-                             "prompt or lower max_new_tokens")
-        out.append(ids)
-    return out
-
-
-@torch.no_grad()
-def sample(model: nn.Module, prompt_ids: list[list[int]], max_new_tokens: int, temperature: float = 1.0,
-           eos_id: int | None = None, generator: torch.Generator | None = None,
-           batch_size: int = 256) -> list[list[int]]:
-    """Plain sampling (no top-k, no nucleus): one continuation per prompt, stopping after ``eos_id``.
-
-    ``prompt_ids``: B lists of ids (any lengths; prompts of one length are sampled together).
-    Returns B lists of continuation ids (the ``eos_id`` included when it was drawn).
-    Example: ``conts = sample(gpt, encode_prompts(tok, ["the film was"]), max_new_tokens=10, eos_id=tok.eos_id)``
-    """
-    if max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0 for sampling, got {temperature}")
-    bs = _block_size(model)
-    if bs is not None:
-        longest = max(len(p) for p in prompt_ids)
-        if longest + max_new_tokens > bs:
-            raise ValueError(f"a prompt of {longest} tokens plus max_new_tokens={max_new_tokens} is longer than the "
-                             f"model's context of {bs}")
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()  # dropout off while sampling
-    out: list[list[int] | None] = [None] * len(prompt_ids)
-    groups: dict[int, list[int]] = {}
-    for i, p in enumerate(prompt_ids):
-        groups.setdefault(len(p), []).append(i)
-    for length in sorted(groups):
-        members = groups[length]
-        for s in range(0, len(members), batch_size):
-            rows = members[s:s + batch_size]
-            x = torch.tensor([prompt_ids[i] for i in rows], device=device)  # (G, L)
-            done = torch.zeros(len(rows), dtype=torch.bool, device=device)
-            for _ in range(max_new_tokens):
-                logits = model(x, last_only=True)[:, -1].float() / temperature  # (G, V), last position only
-                probs = torch.softmax(logits, dim=-1)
-                nxt = torch.multinomial(probs.cpu(), 1, generator=generator).to(device).squeeze(1)  # (G,)
-                if eos_id is not None:
-                    nxt = torch.where(done, torch.full_like(nxt, eos_id), nxt)
-                x = torch.cat([x, nxt[:, None]], dim=1)
-                if eos_id is not None:
-                    done |= nxt == eos_id
-                    if done.all():
-                        break
-            for r, i in enumerate(rows):
-                cont = x[r, length:].tolist()
-                if eos_id is not None and eos_id in cont:
-                    cont = cont[:cont.index(eos_id) + 1]
-                out[i] = cont
-    model.train(was_training)
-    return out  # type: ignore[return-value]
 
 
 @dataclass
-class Rollout:
-    """A batch of prompt + continuation sequences, right-padded.
+class PolicyOutput:
+    """What :class:`PolicyWithValue` returns: the language model's ``logits`` (B, T, V) and the value head's
+    ``values`` (B, T), ``values[:, t]`` the return expected from the state that ends at token ``t``."""
 
-    ``tokens``, ``attention_mask``: (B, L); ``mask``: (B, L-1), 1 at position ``t`` when token ``t+1`` is a
-    continuation token (an action); ``texts``: the decoded continuations; ``prompts``: the prompt strings.
-    """
-
-    tokens: torch.Tensor
-    attention_mask: torch.Tensor
-    mask: torch.Tensor
-    prompts: list[str]
-    texts: list[str]
-
-    @classmethod
-    def build(cls, prompt_ids: list[list[int]], continuations: list[list[int]], pad_id: int, prompts=None,
-              texts=None, device=None) -> Rollout:
-        if len(prompt_ids) != len(continuations):
-            raise ValueError(f"{len(prompt_ids)} prompts but {len(continuations)} continuations")
-        if any(len(c) == 0 for c in continuations):
-            raise ValueError("a continuation is empty; every continuation needs at least one token")
-        L = max(len(p) + len(c) for p, c in zip(prompt_ids, continuations))
-        B = len(prompt_ids)
-        tokens = torch.full((B, L), pad_id, dtype=torch.long)
-        am = torch.zeros(B, L, dtype=torch.long)
-        mask = torch.zeros(B, L - 1)
-        for b, (p, c) in enumerate(zip(prompt_ids, continuations)):
-            n = len(p) + len(c)
-            tokens[b, :n] = torch.tensor(p + c)
-            am[b, :n] = 1
-            mask[b, len(p) - 1:n - 1] = 1  # position t predicts token t+1
-        return cls(tokens.to(device), am.to(device), mask.to(device), list(prompts or []), list(texts or []))
-
-    def __len__(self) -> int:
-        return self.tokens.shape[0]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The policy, its value head, and the trainer
-# ---------------------------------------------------------------------------------------------------------
+    logits: torch.Tensor
+    values: torch.Tensor
 
 
 class PolicyWithValue(nn.Module):
     """The policy (a copy of a GPT) and a value head ``V(s_t) = w · h_t + b`` on the same trunk.
 
-    ``forward(idx, attention_mask) -> (logits (B, T, V), values (B, T))``; ``values[:, t]`` estimates the return
-    from the state that ends at token ``t``. Example: ``policy = PolicyWithValue(gpt)``
+    ``forward(idx, attention_mask) -> PolicyOutput(logits (B, T, V), values (B, T))``.
+    Example: ``policy = PolicyWithValue(gpt)``
     """
 
     def __init__(self, gpt: nn.Module):
@@ -407,9 +270,9 @@ class PolicyWithValue(nn.Module):
         nn.init.zeros_(self.value_head.weight)  # V = 0 at the start: the first advantages are the rewards
         nn.init.zeros_(self.value_head.bias)
 
-    def forward(self, idx: torch.Tensor, attention_mask: torch.Tensor | None = None):
-        logits, h = self.lm(idx, attention_mask=attention_mask, return_hidden=True)  # (B,T,V), (B,T,C)
-        return logits, self.value_head(h).squeeze(-1)  # (B, T, V), (B, T)
+    def forward(self, idx: torch.Tensor, attention_mask: torch.Tensor | None = None) -> PolicyOutput:
+        out = self.lm(idx, attention_mask=attention_mask)  # logits (B, T, V), last_hidden_state (B, T, C)
+        return PolicyOutput(out.logits, self.value_head(out.last_hidden_state).squeeze(-1))  # (B, T, V), (B, T)
 
 
 @dataclass
@@ -469,8 +332,6 @@ class PPOTrainer:
 
     def __init__(self, gpt: nn.Module, reward_model: nn.Module, tokenizer, prompts: list[str],
                  config: PPOConfig | None = None, gold=None):
-        from .reward import check_same_tokenizer
-
         self.config = config = config or PPOConfig()
         check_same_tokenizer(getattr(reward_model, "tokenizer", None), tokenizer)
         self.tokenizer, self.gold = tokenizer, gold
@@ -485,7 +346,7 @@ class PPOTrainer:
         self.policy.eval(), self.ref.eval(), self.rm.eval()  # dropout off everywhere: log π must be deterministic
         bs = int(self.config.max_new_tokens)
         self.prompts = list(prompts)
-        self.prompt_ids = encode_prompts(tokenizer, self.prompts, _block_size(gpt), bs)
+        self.prompt_ids = encode_prompts(tokenizer, self.prompts, gpt.config.block_size, bs)
         self.kl_ctl = (AdaptiveKLController(max(config.beta, 1e-3), config.target_kl, config.kl_horizon)
                        if config.target_kl is not None else FixedKLController(config.beta))
         self.opt = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=0.0)
@@ -499,8 +360,8 @@ class PPOTrainer:
 
     def _normalise(self, n: int = 256):
         idx = [self.rng.randrange(len(self.prompts)) for _ in range(n)]
-        conts = sample(self.ref, [self.prompt_ids[i] for i in idx], self.config.max_new_tokens,
-                       self.config.temperature, self.tokenizer.eos_id, generator=self.gen)
+        conts = sample_continuations(self.ref, [self.prompt_ids[i] for i in idx], self.config.max_new_tokens,
+                                     self.config.temperature, self.tokenizer.eos_id, generator=self.gen)
         self.rm.normalise([self._full(self.prompts[i], c) for i, c in zip(idx, conts)])
 
     def _full(self, prompt: str, cont: list[int]) -> str:
@@ -512,8 +373,8 @@ class PPOTrainer:
         n = n or self.config.batch_size
         idx = [self.rng.randrange(len(self.prompts)) for _ in range(n)]
         pids = [self.prompt_ids[i] for i in idx]
-        conts = sample(self.policy.lm, pids, self.config.max_new_tokens, self.config.temperature,
-                       self.tokenizer.eos_id, generator=self.gen)
+        conts = sample_continuations(self.policy.lm, pids, self.config.max_new_tokens, self.config.temperature,
+                                     self.tokenizer.eos_id, generator=self.gen)
         texts = [self._full(self.prompts[i], c) for i, c in zip(idx, conts)]
         ro = Rollout.build(pids, conts, self.tokenizer.pad_id, [self.prompts[i] for i in idx], texts, self.device)
         return ro, idx
@@ -529,9 +390,9 @@ class PPOTrainer:
             # Computed in the same minibatches the update uses, so before the first update the ratio is exactly 1.
             old_lp, old_v, ref_lp = [], [], []
             for sl in chunks:
-                logits, v = self.policy(ro.tokens[sl], ro.attention_mask[sl])
-                old_lp.append(token_logprobs(logits, ro.tokens[sl], ro.attention_mask[sl]))
-                old_v.append(v[:, :-1])
+                out = self.policy(ro.tokens[sl], ro.attention_mask[sl])
+                old_lp.append(token_logprobs(out.logits, ro.tokens[sl], ro.attention_mask[sl]))
+                old_v.append(out.values[:, :-1])
                 ref_lp.append(token_logprobs(self.ref, ro.tokens[sl], ro.attention_mask[sl]))
             old_lp, old_v, ref_lp = torch.cat(old_lp), torch.cat(old_v), torch.cat(ref_lp)
             scores = self.rm(ro.tokens, ro.attention_mask).float()
@@ -546,9 +407,10 @@ class PPOTrainer:
             for sl in chunks:
                 rows = torch.tensor(order[sl], device=self.device)
                 tok, am, m = ro.tokens[rows], ro.attention_mask[rows], ro.mask[rows]
-                logits, v = self.policy(tok, am)
+                pol = self.policy(tok, am)
+                logits = pol.logits
                 lp = token_logprobs(logits, tok, am)
-                out = ppo_losses(lp, old_lp[rows], adv[rows], v[:, :-1] * m, old_v[rows], returns[rows], m,
+                out = ppo_losses(lp, old_lp[rows], adv[rows], pol.values[:, :-1] * m, old_v[rows], returns[rows], m,
                                  c.clip, c.clip_value)
                 loss = out["policy_loss"] + c.vf_coef * out["value_loss"]
                 self.opt.zero_grad(set_to_none=True)
@@ -581,8 +443,6 @@ class PPOTrainer:
 
     def train(self, steps: int, progress: bool = False):
         """Run ``steps`` iterations; returns (and keeps as ``self.history``) a :class:`lmnotes.train.History`."""
-        from lmnotes.train import History
-
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
         self.history = self.history or History()
@@ -609,15 +469,14 @@ def evaluate_policy(lm: nn.Module, ref: nn.Module, tokenizer, prompts: list[str]
     g = generator or torch.Generator().manual_seed(seed)
     rng = random.Random(seed if generator is None else int(torch.randint(0, 2**31, (1,), generator=g)))
     idx = [rng.randrange(len(prompts)) for _ in range(n)]
-    pids = encode_prompts(tokenizer, [prompts[i] for i in idx], _block_size(lm), max_new_tokens)
-    conts = sample(lm, pids, max_new_tokens, temperature, tokenizer.eos_id, generator=g)
+    pids = encode_prompts(tokenizer, [prompts[i] for i in idx], lm.config.block_size, max_new_tokens)
+    conts = sample_continuations(lm, pids, max_new_tokens, temperature, tokenizer.eos_id, generator=g)
     texts = [f"{prompts[i]} {tokenizer.decode(c, skip_special_tokens=True)}".strip() for i, c in zip(idx, conts)]
     device = next(lm.parameters()).device
     ro = Rollout.build(pids, conts, tokenizer.pad_id, texts=texts, device=device)
-    was = lm.training
-    lm.eval()
-    lp = torch.cat([token_logprobs(lm, ro.tokens[s:s + 64], ro.attention_mask[s:s + 64]) for s in range(0, n, 64)])
-    lm.train(was)
+    with eval_mode(lm):
+        lp = torch.cat([token_logprobs(lm, ro.tokens[s:s + 64], ro.attention_mask[s:s + 64])
+                        for s in range(0, n, 64)])
     ref_lp = torch.cat([token_logprobs(ref, ro.tokens[s:s + 64], ro.attention_mask[s:s + 64])
                         for s in range(0, n, 64)])
     out = {"kl": (kl_penalty(lp, ref_lp) * ro.mask).sum(1).mean().item(), "texts": texts}

@@ -20,7 +20,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .labeller import check_ranking
+from ..data.batching import pad_batch
+from ..train import History
+from ..utils import eval_mode
+from .labeller import check_rankings
 
 __all__ = ["bradley_terry_loss", "ranking_loss", "RewardModel", "train_reward_model", "pairwise_accuracy",
            "check_same_tokenizer"]
@@ -69,7 +72,7 @@ def check_same_tokenizer(a, b, what: str = "the reward model", other: str = "the
 class RewardModel(nn.Module):
     """A GPT trunk and a scalar head ``r = w · h_last + b`` read at the last real token.
 
-    ``gpt``: a causal LM called as ``gpt(idx, attention_mask=..., return_hidden=True) -> (logits, hidden)``; it is
+    ``gpt``: a causal LM whose ``gpt(idx, attention_mask=...)`` has a ``last_hidden_state`` (a GPT); it is
     copied, so the language model passed in is left as it was. ``tokenizer`` is kept to score texts and to refuse a
     policy built on another tokenizer. ``offset`` and ``scale`` normalise the score (see :meth:`normalise`).
     Example: ``rm = RewardModel(gpt, tok); rm.score(["the film was great ."])  # tensor of 1 score``
@@ -93,7 +96,7 @@ class RewardModel(nn.Module):
                 return int(getattr(self.config, name))
         with torch.no_grad():
             p = next(self.trunk.parameters())
-            _, h = self.trunk(torch.zeros(1, 2, dtype=torch.long, device=p.device), return_hidden=True)
+            h = self.trunk(torch.zeros(1, 2, dtype=torch.long, device=p.device)).last_hidden_state
         return h.shape[-1]
 
     def forward(self, idx: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -102,7 +105,7 @@ class RewardModel(nn.Module):
             attention_mask = torch.ones_like(idx)
         if (attention_mask.sum(1) == 0).any():
             raise ValueError("a sequence has no real token (its attention_mask row is all 0)")
-        _, h = self.trunk(idx, attention_mask=attention_mask, return_hidden=True)  # (B, T, C)
+        h = self.trunk(idx, attention_mask=attention_mask).last_hidden_state  # (B, T, C)
         last = attention_mask.long().sum(1) - 1  # index of the last real token, (B,)
         h_last = h[torch.arange(idx.shape[0], device=idx.device), last]  # (B, C)
         r = self.head(h_last).squeeze(-1)  # (B,)
@@ -110,8 +113,6 @@ class RewardModel(nn.Module):
 
     def encode(self, texts: list[str]) -> dict:
         """``[BOS] text`` ids, right-padded: ``{"input_ids", "attention_mask"}`` on the model's device."""
-        from lmnotes.data.batching import pad_batch
-
         if self.tokenizer is None:
             raise ValueError("this reward model has no tokenizer; build it as RewardModel(gpt, tokenizer)")
         if isinstance(texts, str):
@@ -128,13 +129,11 @@ class RewardModel(nn.Module):
     @torch.no_grad()
     def score(self, texts: list[str], batch_size: int = 256) -> torch.Tensor:
         """(N,) normalised scores of full texts (prompt and continuation). Example: ``rm.score(["the film was fun ."])``"""
-        was = self.training
-        self.eval()
         out = []
-        for s in range(0, len(texts), batch_size):
-            b = self.encode(list(texts[s:s + batch_size]))
-            out.append(self(b["input_ids"], b["attention_mask"]).float().cpu())
-        self.train(was)
+        with eval_mode(self):
+            for s in range(0, len(texts), batch_size):
+                b = self.encode(list(texts[s:s + batch_size]))
+                out.append(self(b["input_ids"], b["attention_mask"]).float().cpu())
         return torch.cat(out)
 
     @torch.no_grad()
@@ -149,8 +148,6 @@ class RewardModel(nn.Module):
 
 
 def _ranking_batch(rankings: list[dict], tokenizer, device) -> tuple[dict, torch.Tensor, int]:
-    from lmnotes.data.batching import pad_batch
-
     K = len(rankings[0]["continuations"])
     seqs = []
     for r in rankings:
@@ -166,24 +163,13 @@ def _ranking_batch(rankings: list[dict], tokenizer, device) -> tuple[dict, torch
     return {k: v.to(device) for k, v in batch.items()}, order, K
 
 
-def _check_rankings(rankings, name="rankings"):
-    rankings = list(rankings)
-    if not rankings:
-        raise ValueError(f"{name} is empty; collect some rankings first (collect_rankings)")
-    for r in rankings:
-        check_ranking(r)
-    return rankings
-
-
 def train_reward_model(rm: RewardModel, rankings: list[dict], steps: int = 200, lr: float = 3e-4,
                        batch_size: int = 16, weight_decay: float = 0.0, seed: int = 0, log_every: int = 10):
     """Fit the reward model on rankings with :func:`ranking_loss`; returns a :class:`lmnotes.train.History`
     with ``loss`` and ``acc`` (the share of pairs of the batch ordered right). Dropout is off.
     Example: ``history = train_reward_model(rm, rankings, steps=200)``
     """
-    from lmnotes.train import History
-
-    rankings = _check_rankings(rankings)
+    rankings = check_rankings(rankings)
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     device = next(rm.parameters()).device
@@ -215,7 +201,7 @@ def train_reward_model(rm: RewardModel, rankings: list[dict], steps: int = 200, 
 def pairwise_accuracy(rm: RewardModel, rankings: list[dict], batch_size: int = 64) -> float:
     """Share of the pairs of ``rankings`` that the reward model orders as the labeller did (ties count as wrong).
     Example: ``pairwise_accuracy(rm, held_out)  # 0.7``"""
-    rankings = _check_rankings(rankings)
+    rankings = check_rankings(rankings)
     device = next(rm.parameters()).device
     rm.eval()
     right = total = 0
@@ -228,35 +214,3 @@ def pairwise_accuracy(rm: RewardModel, rankings: list[dict], batch_size: int = 6
         right += (ranked[:, i] > ranked[:, j]).sum().item()
         total += ranked[:, i].numel()
     return right / total
-
-
-REWARD_CONFIG = {"base": "gpt-world", "n_train": 150, "n_test": 100, "temperatures": [0.7, 1.0, 1.5, 2.0],
-                 "tau": 0.3, "max_new_tokens": 12, "steps": 150, "lr": 1e-3, "batch_size": 16, "seed": 0}
-
-
-def build_reward_model(config: dict):
-    """The chapter's reward model: ``gpt-world`` as the trunk, trained on :func:`preference_data` rankings.
-
-    Returns ``(reward_model, tokenizer)``; ``reward_model.accuracy`` and ``reward_model.ceiling`` hold its
-    held-out pairwise accuracy and the labeller's ceiling on the same pairs.
-    Example: ``rm, tok = lmnotes.pretrained("reward-world")``
-    """
-    from lmnotes.zoo import pretrained
-
-    from .labeller import preference_data
-
-    c = {**REWARD_CONFIG, **config}
-    gpt, tok = pretrained(c["base"])
-    torch.manual_seed(c["seed"])
-    train, test, labeller = preference_data(gpt, tok, c["n_train"], c["n_test"], tuple(c["temperatures"]),
-                                            c["tau"], c["max_new_tokens"], c["seed"])
-    rm = RewardModel(gpt, tok)
-    train_reward_model(rm, train, steps=c["steps"], lr=c["lr"], batch_size=c["batch_size"], seed=c["seed"])
-    rm.accuracy = pairwise_accuracy(rm, test)
-    rm.ceiling = labeller.ceiling(test)
-    return rm.eval(), tok
-
-
-from lmnotes.zoo import register as _register  # noqa: E402
-
-_register("reward-world", config=REWARD_CONFIG)(build_reward_model)
