@@ -40,4 +40,5 @@ def build_reward_model(config: dict):
     return rm.eval(), tok
 
 
-register("reward-world", config=REWARD_CONFIG)(build_reward_model)
+# version 2: the preference data are sampled through GPT.generate and its key/value cache
+register("reward-world", config=REWARD_CONFIG, version=2)(build_reward_model)
