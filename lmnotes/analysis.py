@@ -27,9 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .data.batching import pad_batch
 from .data.tokenizers import ELMoTokenizer
 from .models.bert import Bert, BertForPreTraining
 from .models.elmo import BiLM, ScalarMix
+from .utils import eval_mode
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,6 +142,61 @@ def control_labels(words: Sequence[str], labels: Sequence, seed: int = 0) -> lis
 
 
 # ---------------------------------------------------------------------------------------------
+# Labels of a probing corpus
+# ---------------------------------------------------------------------------------------------
+
+
+def class_names(ds) -> list:
+    """The labels of a probing corpus (a ``DatasetDict`` with a ``label`` column), sorted: class ``i`` is ``names[i]``.
+
+    Example: ``class_names(pos_corpus(100))  # ['noun', 'verb']``
+    """
+    return sorted(set(ds["train"]["label"]))
+
+
+def label_ids(ds, splits: str | Sequence[str] = ("train", "test"), control: bool = False, seed: int = 0):
+    """Class ids (N,) of each split's labels, numbered as in :func:`class_names`: a tuple of tensors, one per
+    split (a single tensor when ``splits`` is one name).
+
+    ``control=True`` gives the control task's labels instead (:func:`control_labels`): one random label per
+    target word type (``words[target_index]``), the same word getting the same label in every split asked for.
+    Example: ``y_train, y_test = label_ids(ds)``; ``label_ids(ds, "train", control=True)``
+    """
+    names = class_names(ds)
+    one = isinstance(splits, str)
+    splits = [splits] if one else list(splits)
+    ys = {s: [names.index(x) for x in ds[s]["label"]] for s in splits}
+    if control:
+        words = {s: [w[i] for w, i in zip(ds[s]["words"], ds[s]["target_index"])] for s in splits}
+        flat = control_labels([w for s in splits for w in words[s]], [y for s in splits for y in ys[s]], seed=seed)
+        start = 0
+        for s in splits:
+            ys[s], start = flat[start:start + len(words[s])], start + len(words[s])
+    out = tuple(torch.tensor(ys[s]) for s in splits)
+    return out[0] if one else out
+
+
+def balanced(ds):
+    """The same number of examples of each label in every split of ``ds`` (so chance is 1 / number of labels):
+    each split keeps the first ``k`` examples of each label, ``k`` its rarest label's count.
+
+    Example: ``pos = balanced(pos_corpus(3000))``
+    """
+    out = {}
+    for split, d in ds.items():
+        labels = d["label"]
+        k = min(labels.count(x) for x in set(labels))
+        seen: dict = {}
+        keep = []
+        for i, x in enumerate(labels):
+            seen[x] = seen.get(x, 0) + 1
+            if seen[x] <= k:
+                keep.append(i)
+        out[split] = d.select(keep)
+    return type(ds)(out) if hasattr(ds, "column_names") else out
+
+
+# ---------------------------------------------------------------------------------------------
 # Per-layer features
 # ---------------------------------------------------------------------------------------------
 
@@ -150,40 +207,45 @@ def word_features(model: Bert | BertForPreTraining, tokenizer, sentences: Sequen
     """Hidden states of one word per sentence at every layer of a BERT: (n_layer + 1, N, C), on the CPU.
 
     ``sentences``: lists of words; ``indices``: which word of each (its first sub-word is read).
-    Layer 0 is the embedding layer. The model reads ``[CLS] words [SEP]``.
+    Layer 0 is the embedding layer. The model reads ``[CLS] words [SEP]``. ``tokenizer`` is an lmnotes
+    tokenizer, or a Hugging Face one (a fast tokenizer, which knows the word of each sub-word): a real
+    BERT loaded with :meth:`~lmnotes.models.bert.Bert.from_hf` reads its own sub-words.
     Example: ``feats = word_features(model, tok, ds["words"], ds["target_index"])``
     """
     bert = getattr(model, "bert", model)
     device = next(bert.parameters()).device
-    was = bert.training
-    bert.eval()
-    layers: list[list[torch.Tensor]] = []
-    for s in range(0, len(sentences), batch_size):
-        ids, pos = [], []
-        for words, j in zip(sentences[s:s + batch_size], indices[s:s + batch_size]):
-            seq, where = [tokenizer.cls_id], None
-            for w_i, w in enumerate(words):
-                if w_i == j:
-                    where = len(seq)
-                seq += tokenizer.encode(w)
-            if where is None:
-                raise ValueError(f"index {j} is outside a sentence of {len(words)} words")
-            ids.append(seq + [tokenizer.sep_id])
-            pos.append(where)
-        T = max(map(len, ids))
-        x = torch.full((len(ids), T), tokenizer.pad_id, dtype=torch.long)
-        m = torch.zeros_like(x)
-        for n, seq in enumerate(ids):
-            x[n, :len(seq)] = torch.tensor(seq)
-            m[n, :len(seq)] = 1
-        out = bert(x.to(device), attention_mask=m.to(device), output_hidden_states=True)
-        rows = torch.arange(len(ids))
-        for layer, h in enumerate(out.hidden_states):
-            if len(layers) <= layer:
-                layers.append([])
-            layers[layer].append(h[rows, torch.tensor(pos)].float().cpu())
-    bert.train(was)
-    return torch.stack([torch.cat(x) for x in layers])  # (L, N, C)
+    sentences, indices = list(sentences), [int(i) for i in indices]
+    chunks: list[torch.Tensor] = []
+    with eval_mode(bert):
+        for s in range(0, len(sentences), batch_size):
+            batch, pos = _words_at(tokenizer, sentences[s:s + batch_size], indices[s:s + batch_size])
+            out = bert(**{k: v.to(device) for k, v in batch.items()}, output_hidden_states=True)
+            h = torch.stack(out.hidden_states)  # (L, B, T, C)
+            chunks.append(h[:, torch.arange(len(pos)), torch.tensor(pos)].float().cpu())  # (L, B, C)
+    return torch.cat(chunks, dim=1)  # (L, N, C)
+
+
+def _words_at(tokenizer, sentences: list, indices: list[int]) -> tuple[dict, list[int]]:
+    """``[CLS] words [SEP]`` for each sentence, padded, and the position of the first sub-word of word ``index``."""
+    for words, j in zip(sentences, indices):
+        if not 0 <= j < len(words):
+            raise ValueError(f"index {j} is outside a sentence of {len(words)} words")
+    if hasattr(tokenizer, "is_fast"):  # Hugging Face: its own [CLS]/[SEP], sub-words and padding
+        if not tokenizer.is_fast:
+            raise ValueError("a Hugging Face tokenizer must be a fast one (it maps each sub-word to its word); "
+                             "load it with AutoTokenizer.from_pretrained(name)")
+        enc = tokenizer([list(w) for w in sentences], is_split_into_words=True, return_tensors="pt", padding=True)
+        pos = [enc.word_ids(n).index(j) for n, j in enumerate(indices)]
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, pos
+    ids, pos = [], []
+    for words, j in zip(sentences, indices):
+        seq = [tokenizer.cls_id]
+        for w_i, w in enumerate(words):
+            if w_i == j:
+                pos.append(len(seq))
+            seq += tokenizer.encode(w)
+        ids.append(seq + [tokenizer.sep_id])
+    return pad_batch(ids, pad_id=tokenizer.pad_id), pos
 
 
 @torch.no_grad()
@@ -195,27 +257,25 @@ def contextual_vectors(model: BiLM, tok: ELMoTokenizer, sentences, index=None, b
     (3, n_words_i, 2d) per sentence. Vectors are returned on the CPU in float32.
     Example: ``v = contextual_vectors(model, tok, ["the river bank was old ."], index=[2])  # (3, 1, 2d)``
     """
-    was = model.training
-    model.eval()
     device = next(model.parameters()).device
     sentences = list(sentences)
     if index is not None and len(index) != len(sentences):
         raise ValueError(f"index needs one position per sentence: {len(index)} positions, {len(sentences)} sentences")
     out = []
-    for i in range(0, len(sentences), batch_size):
-        chunk = sentences[i:i + batch_size]
-        b = tok.batch(chunk)
-        h = model.layers(b["char_ids"].to(device), b["lengths"].to(device)).float().cpu()  # (3, B, T, 2d)
-        for j in range(len(chunk)):
-            n_words = int(b["lengths"][j]) - 2
-            if index is None:
-                out.append(h[:, j, 1:1 + n_words])
-            else:
-                k = int(index[i + j])
-                if not 0 <= k < n_words:
-                    raise ValueError(f"index[{i + j}] = {k} is outside sentence {i + j}, which has {n_words} words")
-                out.append(h[:, j, 1 + k])
-    model.train(was)
+    with eval_mode(model):
+        for i in range(0, len(sentences), batch_size):
+            chunk = sentences[i:i + batch_size]
+            b = tok.batch(chunk)
+            h = model.layers(b["char_ids"].to(device), b["lengths"].to(device)).float().cpu()  # (3, B, T, 2d)
+            for j in range(len(chunk)):
+                n_words = int(b["lengths"][j]) - 2
+                if index is None:
+                    out.append(h[:, j, 1:1 + n_words])
+                else:
+                    k = int(index[i + j])
+                    if not 0 <= k < n_words:
+                        raise ValueError(f"index[{i + j}] = {k} is outside sentence {i + j}, which has {n_words} words")
+                    out.append(h[:, j, 1 + k])
     return torch.stack(out, dim=1) if index is not None else out
 
 
@@ -247,6 +307,7 @@ def nearest_neighbours(model: BiLM, tok: ELMoTokenizer, sentence, index: int, po
             row.append((sim, " ".join(w[:t] + [f"[{w[t]}]"] + w[t + 1:])))
         out.append(row)
     return out
+
 
 # ---------------------------------------------------------------------------------------------
 # ELMo's scalar mix, fitted to a task
@@ -295,6 +356,7 @@ def fit_scalar_mix(layers, labels, steps: int = 300, lr: float = 0.02, seed: int
 def predict_scalar_mix(mix: ScalarMix, clf: nn.Module, layers) -> torch.Tensor:
     """Class ids (N,) for ``layers`` (L, N, D) with a mix and classifier from :func:`fit_scalar_mix`."""
     return clf(mix((torch.as_tensor(layers).float() - mix.layer_mean) / mix.layer_scale)).argmax(-1)
+
 
 # ---------------------------------------------------------------------------------------------
 # Baselines: a task model trained from scratch, n-gram perplexity

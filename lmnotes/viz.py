@@ -21,7 +21,7 @@ import seaborn as sns
 import torch
 
 __all__ = ["PALETTE", "use_style", "plot_curves", "plot_bars", "plot_heatmap",
-           "plot_embedding_2d", "plot_lines", "pca_2d", "smooth_ema"]
+           "plot_embedding_2d", "plot_lines", "pca_2d", "smooth_ema", "trailing_mean"]
 
 # Colour-blind-safe (Okabe-Ito, without black); the first colour is "the" colour of a plot.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
@@ -65,6 +65,16 @@ def smooth_ema(values: Sequence[float], smooth: float) -> np.ndarray:
         avg = smooth * avg + (1 - smooth) * v
         out[i] = avg / (1 - smooth ** (i + 1))
     return out
+
+
+def trailing_mean(values: Sequence[float], k: int = 5) -> list[float]:
+    """The mean of each value and the ``k - 1`` before it (fewer at the start): a noisy curve, smoothed
+    without looking ahead. Example: ``trailing_mean([1, 3, 5, 7], k=2)  # [1.0, 2.0, 4.0, 6.0]``
+    """
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be an integer >= 1 (how many values each mean covers), got {k!r}")
+    values = list(values)
+    return [sum(values[max(0, i - k + 1):i + 1]) / len(values[max(0, i - k + 1):i + 1]) for i in range(len(values))]
 
 
 def _curves(history_or_dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:

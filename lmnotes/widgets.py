@@ -3,6 +3,8 @@
 """
 from __future__ import annotations
 
+from .utils import eval_mode
+
 
 # ---------------------------------------------------------------------------------------------
 # BERT: fill in the blank, and the attention viewer
@@ -71,11 +73,8 @@ def attention_figure(model, tokenizer, sentence: str, layer: int = 0, head: int 
         raise ValueError(f"head must be in 0..{cfg.n_head - 1}, got {head}")
     ids, seg = tokenizer.encode_pair(sentence)
     device = next(bert.parameters()).device
-    was = bert.training
-    bert.eval()
-    with torch.no_grad():
+    with torch.no_grad(), eval_mode(bert):
         out = bert(torch.tensor([ids], device=device), torch.tensor([seg], device=device), output_attentions=True)
-    bert.train(was)
     tokens = [tokenizer.id_to_token(i).replace("\u2581", "") for i in ids]
     return plot_heatmap(out.attentions[layer][0, head].float().cpu(), tokens, tokens, ax=ax,
                         title=f"layer {layer + 1}, head {head + 1}")

@@ -9,6 +9,7 @@ from lmnotes.recipes.bert import fill_mask, mask_tokens, next_sentence_pairs, pr
 
 SMALL = dict(vocab_size=60, max_position=32, d_model=32, n_layer=2, n_head=4, d_ff=64, dropout=0.0)
 CLS, SEP, PAD, MASK = 2, 3, 0, 4
+SPECIAL = range(7)  # [PAD] [UNK] [CLS] [SEP] [MASK] [BOS] [EOS]
 
 
 def _batch(B=4, T=12, seed=0):
@@ -27,7 +28,7 @@ def _batch(B=4, T=12, seed=0):
 
 def test_mask_statistics_over_many_draws():
     ids = torch.randint(7, 500, (2000, 128), generator=torch.Generator().manual_seed(0))
-    masked, labels = mask_tokens(ids, mask_id=MASK, vocab_size=500, generator=torch.Generator().manual_seed(1))
+    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL, vocab_size=500, generator=torch.Generator().manual_seed(1))
     picked = labels != IGNORE_INDEX
     n = picked.sum().item()
     assert abs(n / ids.numel() - 0.15) < 0.003
@@ -45,7 +46,7 @@ def test_mask_statistics_over_many_draws():
 def test_special_tokens_and_padding_never_masked():
     ids, _ = _batch(B=200, T=16)
     ids[:, 10:12] = PAD
-    masked, labels = mask_tokens(ids, mask_id=MASK, vocab_size=60, prob=0.9, generator=torch.Generator().manual_seed(0))
+    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL, vocab_size=60, prob=0.9, generator=torch.Generator().manual_seed(0))
     special = (ids == CLS) | (ids == SEP) | (ids == PAD)
     assert (labels[special] == IGNORE_INDEX).all()
     assert torch.equal(masked[special], ids[special])
@@ -91,6 +92,23 @@ def test_next_sentence_pairs_labels_and_document_boundaries():
         assert a_id // 10 == p["doc_a"][n] and b_id // 10 == p["doc_b"][n]
         if p["nsp_labels"][n] == 0:
             assert b_id == a_id + 1  # the true next sentence
+
+
+@pytest.mark.parametrize("random_prob", [1.5, -0.1, "half"])
+def test_next_sentence_pairs_refuses_a_probability_outside_0_1(random_prob):
+    with pytest.raises(ValueError, match="random_prob"):
+        next_sentence_pairs(_docs(4), _Tok(), random_prob=random_prob)
+
+
+def test_mask_tokens_reads_the_special_ids_from_the_tokenizer():
+    tok = BPETokenizer().train(["the robin can fly .", "the cat sat ."], vocab_size=30)
+    ids = torch.tensor([[tok.cls_id] + tok.encode("the robin can fly .") * 4 + [tok.sep_id, tok.pad_id]])
+    masked, labels = mask_tokens(ids, tok, prob=1.0, generator=torch.Generator().manual_seed(0))
+    special = torch.isin(ids, torch.tensor(tok.special_ids))
+    assert (labels[special] == IGNORE_INDEX).all() and (labels[~special] == ids[~special]).all()
+    assert (masked[~special] == tok.mask_id).any() and ((masked < tok.vocab_size) & (masked >= 0)).all()
+    with pytest.raises(ValueError, match="tokenizer"):
+        mask_tokens(ids, vocab_size=30)
 
 
 def test_next_sentence_pairs_truncate_to_max_length():
@@ -148,7 +166,7 @@ def test_mlm_head_is_tied_and_loss_is_sum_of_means():
     model = BertForPreTraining(BertConfig(**SMALL))
     assert model.mlm.token_embedding.weight is model.bert.embeddings.token.weight
     ids, seg = _batch()
-    masked, labels = mask_tokens(ids, mask_id=MASK, vocab_size=60, prob=0.5, generator=torch.Generator().manual_seed(0))
+    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL, vocab_size=60, prob=0.5, generator=torch.Generator().manual_seed(0))
     nsp = torch.tensor([0, 1, 0, 1])
     out = model(masked, seg, mlm_labels=labels, nsp_labels=nsp)
     assert out.mlm_logits is None  # with labels only the masked positions go through the output layer

@@ -49,6 +49,7 @@ def _models(s, device):
 
 def run(device, quick: bool = False) -> list[Result]:
     """Pretraining tokens/s (batch × T per step), ours vs ``transformers.BertForPreTraining``."""
+    from ..data.tokenizers import SPECIAL_TOKENS, Tokenizer
     from ..recipes.bert import mask_tokens
 
     device = torch.device(device)
@@ -56,11 +57,13 @@ def run(device, quick: bool = False) -> list[Result]:
     torch.manual_seed(0)
     ours, hf = _models(s, device)
     B, T = s["batch"], s["T"]
-    ids = torch.randint(7, s["vocab_size"], (B, T))
-    ids[:, 0], ids[:, T // 2], ids[:, -1] = 2, 3, 3  # [CLS] A [SEP] B [SEP]
+    n_special = len(SPECIAL_TOKENS)  # ids 0 .. n_special - 1 are the special tokens of every lmnotes tokenizer
+    ids = torch.randint(n_special, s["vocab_size"], (B, T))
+    ids[:, 0], ids[:, T // 2], ids[:, -1] = Tokenizer.cls_id, Tokenizer.sep_id, Tokenizer.sep_id  # [CLS] A [SEP] B [SEP]
     seg = torch.zeros_like(ids)
     seg[:, T // 2 + 1:] = 1
-    masked, labels = mask_tokens(ids, mask_id=4, vocab_size=s["vocab_size"], generator=torch.Generator().manual_seed(0))
+    masked, labels = mask_tokens(ids, mask_id=Tokenizer.mask_id, vocab_size=s["vocab_size"],
+                                 special_ids=range(n_special), generator=torch.Generator().manual_seed(0))
     nsp = torch.randint(0, 2, (B,))
     masked, labels, seg, nsp = (t.to(device) for t in (masked, labels, seg, nsp))
     mask = torch.ones_like(masked)

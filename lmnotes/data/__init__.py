@@ -8,7 +8,7 @@ Example::
 """
 from .world import (  # noqa: F401
     ADJECTIVES, EXCEPTIONS, NOUN_VERB, PROPERTIES, SENSES, TAGS, TAXONOMY, Sentence, World, corpus, documents, facts,
-    instructions, load_text, online, pos_corpus, reviews, sense_corpus,
+    instructions, load_text, online, pos_corpus, property_question, reviews, sense_corpus,
 )
 from .tokenizers import SPECIAL_TOKENS, BPETokenizer, CharTokenizer, ELMoTokenizer, Tokenizer, WordTokenizer  # noqa: F401
 from .batching import IGNORE_INDEX, infinite, lm_windows, make_loader, pad_batch, pad_collate, tokenize_dataset  # noqa: F401

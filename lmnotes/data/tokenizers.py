@@ -42,6 +42,8 @@ from collections.abc import Iterable
 
 import torch
 
+from .batching import pad_batch
+
 __all__ = [
     "SPECIAL_TOKENS",
     "Tokenizer",
@@ -733,14 +735,10 @@ class ELMoTokenizer:
         enc = [self.encode(s) for s in sentences]
         if not enc:
             raise ValueError("sentences is empty; give at least one sentence")
-        T = max(len(ids) for _, ids in enc)
-        char_ids = torch.zeros(len(enc), T, self.max_word_len, dtype=torch.long)
-        word_ids = torch.zeros(len(enc), T, dtype=torch.long)
-        for b, (c, ids) in enumerate(enc):
-            char_ids[b, : len(ids)] = c
-            word_ids[b, : len(ids)] = ids
-        return {"char_ids": char_ids, "word_ids": word_ids,
-                "lengths": torch.tensor([len(ids) for _, ids in enc])}
+        words = pad_batch([ids for _, ids in enc], pad_id=self.words.pad_id)
+        # characters: each sentence is (N + 2, max_word_len); a padding word is all pad_char (0)
+        char_ids = torch.nn.utils.rnn.pad_sequence([c for c, _ in enc], batch_first=True, padding_value=self.pad_char)
+        return {"char_ids": char_ids, "word_ids": words["input_ids"], "lengths": words["attention_mask"].sum(1)}
 
     def __repr__(self):
         return (f"ELMoTokenizer({self.vocab_size} words, {len(self.chars)} characters, "

@@ -440,6 +440,15 @@ INSTRUCTION_TEMPLATES = {
 }
 
 
+def property_question(entity: str, prop: str, mark: bool = True) -> str:
+    """``prop`` asked about ``entity`` as the world's instructions ask it (``mark=False``: without the "?").
+
+    Example: ``property_question("robin", "can fly")  # "can a robin fly ?"``
+    """
+    q = " ".join(w for w, _ in PROPERTIES[prop].question).replace("{x}", f"{article(entity)} {entity}")
+    return f"{q} ?" if mark else q
+
+
 def _instruction(world: World, task: str, phrasing: int) -> dict:
     rng = world.rng
     t = INSTRUCTION_TEMPLATES[task][phrasing]
@@ -452,7 +461,7 @@ def _instruction(world: World, task: str, phrasing: int) -> dict:
     elif task == "property":
         x = rng.choice(world.entities)
         p = rng.choice(sorted(PROPERTIES))
-        q = " ".join(w for w, _ in PROPERTIES[p].question).replace("{x}", f"{article(x)} {x}")
+        q = property_question(x, p, mark=False)
         prompt, answer = t.format(q=q), "yes" if world.is_true(x, p) else "no"
         fact = (x, p)
     elif task == "category":

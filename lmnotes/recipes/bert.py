@@ -23,11 +23,11 @@ from typing import Sequence
 import torch
 
 from ..data import BPETokenizer, corpus, documents
-from ..data.batching import IGNORE_INDEX
+from ..data.batching import IGNORE_INDEX, pad_batch
 from ..models.bert import BertConfig, BertForPreTraining
 from ..zoo import register
 from ..train import fit
-from ..utils import pick_device
+from ..utils import eval_mode, pick_device
 
 
 
@@ -36,22 +36,28 @@ from ..utils import pick_device
 # ---------------------------------------------------------------------------------------------
 
 
-SPECIAL_IDS = tuple(range(7))  # [PAD] [UNK] [CLS] [SEP] [MASK] [BOS] [EOS] in every lmnotes tokenizer
-
-
-def mask_tokens(input_ids: torch.Tensor, *, mask_id: int = 4, vocab_size: int, special_ids: Sequence[int] = SPECIAL_IDS,
-                prob: float = 0.15, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_tokens(input_ids: torch.Tensor, tokenizer=None, *, mask_id: int | None = None, vocab_size: int | None = None,
+                special_ids: Sequence[int] | None = None, prob: float = 0.15,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT's masking: pick each ordinary token with probability ``prob`` (15%); of the picked,
     80% become ``[MASK]``, 10% a random ordinary token, 10% stay as they are.
 
-    input_ids: (B, T). Special tokens (``[CLS]``, ``[SEP]``, ``[PAD]``, ...) are never picked.
-    Returns ``(masked_ids, labels)``, both (B, T): labels hold the original id at picked positions
-    and -100 everywhere else (the loss ignores them).
+    input_ids: (B, T). Special tokens (``[CLS]``, ``[SEP]``, ``[PAD]``, ...) are never picked. The ids of
+    ``[MASK]`` and of the special tokens and the vocabulary size come from ``tokenizer``; without one, give
+    ``mask_id``, ``vocab_size`` and ``special_ids``. Returns ``(masked_ids, labels)``, both (B, T): labels hold
+    the original id at picked positions and ``IGNORE_INDEX`` (-100) everywhere else (the loss skips them).
 
-    Example: ``ids, labels = mask_tokens(batch["input_ids"], mask_id=tok.mask_id, vocab_size=tok.vocab_size)``
+    Example: ``ids, labels = mask_tokens(batch["input_ids"], tok)``
     """
     if not torch.is_tensor(input_ids) or input_ids.is_floating_point():
         raise ValueError("input_ids must be an integer tensor of token ids")
+    if tokenizer is not None:
+        mask_id = tokenizer.mask_id if mask_id is None else mask_id
+        vocab_size = tokenizer.vocab_size if vocab_size is None else vocab_size
+        special_ids = tokenizer.special_ids if special_ids is None else special_ids
+    missing = [n for n, v in (("mask_id", mask_id), ("vocab_size", vocab_size), ("special_ids", special_ids)) if v is None]
+    if missing:
+        raise ValueError(f"mask_tokens needs the tokenizer, or {', '.join(missing)}: pass mask_tokens(ids, tok)")
     if not 0.0 <= prob <= 1.0:
         raise ValueError(f"prob must be in [0, 1], got {prob}")
     specials = torch.tensor(sorted(set(special_ids)), device=input_ids.device)
@@ -97,6 +103,9 @@ def next_sentence_pairs(documents: Sequence[Sequence[str]], tokenizer, *, max_le
     """
     if max_length < 5:
         raise ValueError(f"max_length must be >= 5 ([CLS] A [SEP] B [SEP] with a token in each), got {max_length}")
+    if not isinstance(random_prob, (int, float)) or not 0.0 <= random_prob <= 1.0:
+        raise ValueError(f"random_prob is the share of pairs whose B is a random sentence: a probability in [0, 1], "
+                         f"got {random_prob!r}")
     if len(documents) < 2:
         raise ValueError(f"next-sentence pairs need at least 2 documents (a random B comes from another one), "
                          f"got {len(documents)}")
@@ -117,16 +126,9 @@ def next_sentence_pairs(documents: Sequence[Sequence[str]], tokenizer, *, max_le
             rows.append((ids, seg, label, d, db))
     if not rows:
         raise ValueError("no document has two sentences; next-sentence pairs need documents of 2+ sentences")
-    T = max(len(r[0]) for r in rows)
-    N = len(rows)
-    input_ids = torch.full((N, T), tokenizer.pad_id, dtype=torch.long)
-    segment_ids = torch.zeros((N, T), dtype=torch.long)
-    attention_mask = torch.zeros((N, T), dtype=torch.long)
-    for n, (ids, seg, *_r) in enumerate(rows):
-        input_ids[n, :len(ids)] = torch.tensor(ids)
-        segment_ids[n, :len(seg)] = torch.tensor(seg)
-        attention_mask[n, :len(ids)] = 1
-    return {"input_ids": input_ids, "segment_ids": segment_ids, "attention_mask": attention_mask,
+    batch = pad_batch([r[0] for r in rows], pad_id=tokenizer.pad_id)  # input_ids, attention_mask (N, T)
+    segment_ids = pad_batch([r[1] for r in rows], pad_id=0)["input_ids"]  # (N, T), 0 on padding too
+    return {"input_ids": batch["input_ids"], "segment_ids": segment_ids, "attention_mask": batch["attention_mask"],
             "nsp_labels": torch.tensor([r[2] for r in rows]), "doc_a": torch.tensor([r[3] for r in rows]),
             "doc_b": torch.tensor([r[4] for r in rows])}
 
@@ -144,8 +146,7 @@ def pretraining_batches(pairs: dict, tokenizer, batch_size: int = 64, seed: int 
         idx = torch.randint(N, (min(batch_size, N),), generator=g)
         T = int(pairs["attention_mask"][idx].sum(1).max())
         ids = pairs["input_ids"][idx, :T]
-        masked, labels = mask_tokens(ids, mask_id=tokenizer.mask_id, vocab_size=tokenizer.vocab_size, prob=prob,
-                                     generator=g)
+        masked, labels = mask_tokens(ids, tokenizer, prob=prob, generator=g)
         yield {"input_ids": masked, "segment_ids": pairs["segment_ids"][idx, :T],
                "attention_mask": pairs["attention_mask"][idx, :T], "mlm_labels": labels,
                "nsp_labels": pairs["nsp_labels"][idx]}
@@ -157,6 +158,7 @@ def pretraining_loss(model: BertForPreTraining, batch: dict) -> dict:
     return {"loss": out.loss, "mlm_loss": out.mlm_loss, "nsp_loss": out.nsp_loss,
             "mlm_acc": out.mlm_acc if out.mlm_acc is not None else torch.tensor(0.0),
             "nsp_acc": out.nsp_acc if out.nsp_acc is not None else torch.tensor(0.0)}
+
 
 # ---------------------------------------------------------------------------------------------
 # Using a trained BERT
@@ -174,16 +176,15 @@ def fill_mask(model: BertForPreTraining, tokenizer, text: str, k: int = 5) -> li
         raise ValueError(f"the text must contain [MASK] somewhere, got {text!r}")
     device = next(model.parameters()).device
     x = torch.tensor([ids], device=device)
-    was = model.training
-    model.eval()
-    logits = model(x, torch.tensor([seg], device=device)).mlm_logits[0]  # (T, V)
-    model.train(was)
+    with eval_mode(model):
+        logits = model(x, torch.tensor([seg], device=device)).mlm_logits[0]  # (T, V)
     out = []
     for t in (x[0] == tokenizer.mask_id).nonzero().flatten().tolist():
         p = logits[t].float().softmax(-1)
         top = p.topk(k)
         out.append([(tokenizer.id_to_token(i), float(v)) for v, i in zip(top.values.tolist(), top.indices.tolist())])
     return out
+
 
 # ---------------------------------------------------------------------------------------------
 # Fine-tuning data: words and their labels
@@ -219,17 +220,8 @@ def encode_words(tokenizer, sentences: Sequence[Sequence[str]], labels: Sequence
             ids, lab = ids[:max_length - 1] + [tokenizer.sep_id], lab[:max_length - 1] + [IGNORE_INDEX]
         rows.append(ids)
         labs.append(lab)
-    T = max(map(len, rows))
-    out = {"input_ids": torch.full((len(rows), T), tokenizer.pad_id, dtype=torch.long),
-           "attention_mask": torch.zeros((len(rows), T), dtype=torch.long)}
-    if labels is not None:
-        out["labels"] = torch.full((len(rows), T), IGNORE_INDEX, dtype=torch.long)
-    for n, (ids, lab) in enumerate(zip(rows, labs)):
-        out["input_ids"][n, :len(ids)] = torch.tensor(ids)
-        out["attention_mask"][n, :len(ids)] = 1
-        if labels is not None:
-            out["labels"][n, :len(lab)] = torch.tensor(lab)
-    return out
+    return pad_batch(rows, pad_id=tokenizer.pad_id, labels=labs if labels is not None else None)
+
 
 # ---------------------------------------------------------------------------------------------
 # A BERT pretrained on the world's text, shared by the chapter's notebooks (and later chapters)

@@ -16,6 +16,7 @@ from ..data import corpus
 from ..data.tokenizers import ELMoTokenizer
 from ..models.elmo import BiLM, ELMoConfig, lm_targets
 from ..train import fit
+from ..utils import eval_mode
 from ..zoo import register
 
 
@@ -59,25 +60,24 @@ def perplexity(model: BiLM, tok: ELMoTokenizer, sentences, batch_size: int = 256
     Every word and the sentence end (forward) or start (backward) are predicted once.
     Example: ``perplexity(model, tok, ds["validation"]["text"])``
     """
-    was = model.training
-    model.eval()
     device = next(model.parameters()).device
     sentences = list(sentences)
     total = {"forward": 0.0, "backward": 0.0}
     count = 0
-    for i in range(0, len(sentences), batch_size):
-        b = tok.batch(sentences[i:i + batch_size])
-        out = model(b["char_ids"].to(device), lengths=b["lengths"].to(device))
-        f_logits, b_logits = out.forward_logits, out.backward_logits  # (B, T, V) each
-        f_t, b_t = (t.to(device) for t in lm_targets(b["word_ids"]))
-        V = f_logits.shape[-1]
-        total["forward"] += F.cross_entropy(f_logits.float().reshape(-1, V), f_t.reshape(-1), ignore_index=0,
-                                            reduction="sum").item()
-        total["backward"] += F.cross_entropy(b_logits.float().reshape(-1, V), b_t.reshape(-1), ignore_index=0,
-                                             reduction="sum").item()
-        count += int((f_t != 0).sum())
-    model.train(was)
+    with eval_mode(model):
+        for i in range(0, len(sentences), batch_size):
+            b = tok.batch(sentences[i:i + batch_size])
+            out = model(b["char_ids"].to(device), lengths=b["lengths"].to(device))
+            f_logits, b_logits = out.forward_logits, out.backward_logits  # (B, T, V) each
+            f_t, b_t = (t.to(device) for t in lm_targets(b["word_ids"]))
+            V = f_logits.shape[-1]
+            total["forward"] += F.cross_entropy(f_logits.float().reshape(-1, V), f_t.reshape(-1), ignore_index=0,
+                                                reduction="sum").item()
+            total["backward"] += F.cross_entropy(b_logits.float().reshape(-1, V), b_t.reshape(-1), ignore_index=0,
+                                                 reduction="sum").item()
+            count += int((f_t != 0).sum())
     return {k: math.exp(v / count) for k, v in total.items()}
+
 
 # ---------------------------------------------------------------------------------------------
 # The pretrained biLM the chapter reuses
