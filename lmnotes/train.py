@@ -41,7 +41,6 @@ __all__ = [
     "amp_choice",
     "distributed_info",
     "is_main_process",
-    "evaluate",
     "lr_at",
     "make_optimizer",
     "save_checkpoint",
@@ -484,49 +483,6 @@ def _uses_distributed_sampler(batches) -> bool:
 def _model_device(model: nn.Module) -> torch.device:
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
-
-
-# ----------------------------------------------------------------------------- evaluation
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, batches, loss_fn: Callable | None = None,
-             max_batches: int | None = None) -> dict[str, float]:
-    """Mean of loss_fn's values over `batches` (one pass), under no_grad and eval mode.
-
-    batches: an iterable of batches, or get_batch(i) with max_batches set. Each batch counts
-    equally. The model's train/eval mode is restored afterwards.
-    Example: `evaluate(model, val_batches, loss_fn)  # {'loss': 1.93, 'acc': 0.41}`
-    """
-    if max_batches is not None and (isinstance(max_batches, bool) or max_batches < 1):
-        raise ValueError(f"max_batches must be >= 1 or None, got {max_batches!r}")
-    if isinstance(batches, Iterable) and not torch.is_tensor(batches):
-        stream = iter(batches)
-    elif callable(batches):
-        if max_batches is None:
-            raise ValueError("evaluate with a get_batch function needs max_batches (how many to draw)")
-        stream = (batches(i) for i in range(max_batches))
-    else:
-        raise TypeError(f"batches must be an iterable of batches or get_batch(i), got {type(batches).__name__}")
-    loss_fn = loss_fn or _default_loss
-    device = _model_device(model)
-    was_training = model.training
-    model.eval()
-    sums: dict[str, torch.Tensor | float] = {}
-    n = 0
-    try:
-        for batch in itertools.islice(stream, max_batches):
-            with _autocast(device, True):
-                metrics = _as_metrics(loss_fn(model, _to_device(batch, device)))
-            for k, v in metrics.items():
-                v = v.detach().float().reshape(()) if torch.is_tensor(v) else float(v)
-                sums[k] = sums.get(k, 0.0) + v
-            n += 1
-    finally:
-        model.train(was_training)
-    if n == 0:
-        raise ValueError("evaluate got no batches; batches is empty")
-    return {k: float(v) / n for k, v in sums.items()}
 
 
 # ----------------------------------------------------------------------------- the loop

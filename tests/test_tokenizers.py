@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 import torch
 
+from lmnotes.data.batching import pad_batch
 from lmnotes.data.tokenizers import SPECIAL_TOKENS, BPETokenizer, CharTokenizer, Tokenizer, WordTokenizer
 
 SENTENCES = [
@@ -129,7 +130,7 @@ def test_decode_accepts_tensors_and_batches():
     tok = trained("bpe")
     ids = tok.encode("the cat sat .")
     assert tok.decode(torch.tensor(ids)) == "the cat sat ."
-    batch = tok(["the cat sat .", "a bird ."])
+    batch = pad_batch(tok.batch_encode(["the cat sat .", "a bird ."])["input_ids"], pad_id=tok.pad_id)
     assert tok.batch_decode(batch["input_ids"], skip_special_tokens=True) == ["the cat sat .", "a bird ."]
 
 
@@ -232,20 +233,6 @@ def test_bpe_training_does_not_depend_on_text_order():
     a = BPETokenizer().train(SENTENCES, vocab_size=60)
     b = BPETokenizer().train(SENTENCES[::-1], vocab_size=60)
     assert a == b
-
-
-def test_call_pads_a_batch():
-    tok = trained("word")
-    batch = tok(["the cat sat .", "a robin can fly ."], add_special_tokens=True)
-    assert batch["input_ids"].shape == batch["attention_mask"].shape == (2, 7)
-    assert batch["input_ids"].dtype == torch.long
-    assert batch["input_ids"][0].tolist() == [tok.bos_id] + tok.encode("the cat sat .") + [tok.eos_id, tok.pad_id]
-    assert batch["attention_mask"].tolist() == [[1] * 6 + [0], [1] * 7]
-    fixed = tok(["the cat sat ."], max_length=3, padding="max_length")
-    assert fixed["input_ids"].tolist() == [tok.encode("the cat sat .")[:3]]
-    assert tok(["the cat"], max_length=5, padding="max_length")["input_ids"].shape == (1, 5)
-    with pytest.raises(ValueError, match="max_length"):
-        tok(["the cat sat ."], max_length=2, truncation=False)
 
 
 def test_batch_encode_for_dataset_map():

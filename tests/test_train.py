@@ -5,7 +5,6 @@ input is refused with the argument named."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 
 import matplotlib
@@ -18,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lmnotes import train
-from lmnotes.train import (History, checkpoint_config, evaluate, fit, load_checkpoint, lr_at,
+from lmnotes.train import (History, checkpoint_config, fit, load_checkpoint, lr_at,
                            make_optimizer, save_checkpoint)
 
 
@@ -103,12 +102,19 @@ def test_fit_regression_loss_drops_a_lot():
     assert len(history["loss"]) == 200 and history.steps("loss") == list(range(1, 201))
 
 
+def _mean_metrics(model, batches, loss_fn) -> dict[str, float]:
+    """What an eval_fn returns: the mean of loss_fn's values over the batches."""
+    with torch.no_grad():
+        outs = [loss_fn(model, b) for b in batches]
+    return {k: sum(float(o[k]) for o in outs) / len(outs) for k in outs[0]}
+
+
 def test_fit_classification_default_loss_and_metrics():
     model = tiny_model()
     batches = classification_batches()
     h = fit(model, batches, steps=150, lr=1e-2, progress=False)  # default loss: model(**batch)["loss"]
     assert h["loss"][-1] < h["loss"][0] / 3
-    acc = evaluate(model, batches, accuracy_loss)
+    acc = _mean_metrics(model, batches, accuracy_loss)
     assert acc["acc"] > 0.95 and set(acc) == {"loss", "acc"}
 
 
@@ -125,7 +131,7 @@ def test_fit_with_get_batch_function_and_eval_fn():
 
     def eval_fn(m):
         modes.append((m.training, torch.is_grad_enabled()))
-        return evaluate(m, batches[:2], accuracy_loss)
+        return _mean_metrics(m, batches[:2], accuracy_loss)
 
     h = fit(model, get_batch, accuracy_loss, steps=30, lr=1e-2, eval_every=10, eval_fn=eval_fn,
             progress=False)
@@ -269,7 +275,7 @@ def test_history_plot_draws_train_and_eval():
     model = tiny_model()
     batches = classification_batches()
     h = fit(model, batches, accuracy_loss, steps=20, eval_every=10, progress=False,
-            eval_fn=lambda m: evaluate(m, batches[:1], accuracy_loss))
+            eval_fn=lambda m: _mean_metrics(m, batches[:1], accuracy_loss))
     ax = h.plot(smooth=0)
     assert len(ax.get_lines()) == 2  # loss (train), loss (eval)
     ax = h.plot("acc", smooth=0.5)
@@ -421,15 +427,3 @@ def test_nan_loss_is_detected_with_step_and_lr():
     assert "nan at step 37" in msg and "lower lr (now 0.03)" in msg
 
 
-def test_evaluate_means_and_restores_mode():
-    model = tiny_model()
-    model.train()
-    values = iter([1.0, 3.0])
-    out = evaluate(model, classification_batches(n_batches=2),
-                   lambda m, b: {"loss": torch.tensor(next(values)), "training": float(m.training)})
-    assert out == {"loss": 2.0, "training": 0.0} and model.training
-    assert evaluate(model, classification_batches(), accuracy_loss, max_batches=3)["loss"] > 0
-    with pytest.raises(ValueError, match="empty"):
-        evaluate(model, [], accuracy_loss)
-    assert math.isfinite(evaluate(model, lambda i: classification_batches()[i], accuracy_loss,
-                                  max_batches=2)["loss"])

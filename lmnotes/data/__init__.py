@@ -11,4 +11,4 @@ from .world import (  # noqa: F401
     instructions, load_text, online, pos_corpus, property_question, reviews, sense_corpus,
 )
 from .tokenizers import SPECIAL_TOKENS, BPETokenizer, CharTokenizer, ELMoTokenizer, Tokenizer, WordTokenizer  # noqa: F401
-from .batching import IGNORE_INDEX, infinite, lm_windows, make_loader, pad_batch, pad_collate, tokenize_dataset  # noqa: F401
+from .batching import IGNORE_INDEX, pad_batch  # noqa: F401

@@ -237,48 +237,6 @@ class Tokenizer:
             ids = [seq[:max_length] for seq in ids]
         return {"input_ids": ids}
 
-    def __call__(
-        self,
-        texts: str | Iterable[str],
-        max_length: int | None = None,
-        padding: bool | str = True,
-        truncation: bool = True,
-        add_special_tokens: bool = False,
-        side: str = "right",
-    ) -> dict[str, torch.Tensor]:
-        """Encode a batch of texts into padded tensors, ready for a model.
-
-        Returns ``{"input_ids": LongTensor (B, T), "attention_mask": LongTensor (B, T)}``
-        where the mask is 1 on real tokens and 0 on ``[PAD]``. ``T`` is the longest text's
-        length (``padding=True``) or ``max_length`` (``padding="max_length"``). A text longer
-        than ``max_length`` is cut to its first ``max_length`` ids when ``truncation`` is
-        True, else it is an error. ``side="left"`` puts the padding before the text.
-
-        Example: ``batch = tok(["the cat sat .", "a robin can fly ."])  # input_ids (2, T)``
-        """
-        from lmnotes.data.batching import pad_batch  # batching does not import tokenizers; no cycle
-
-        if isinstance(texts, str):
-            texts = [texts]
-        if padding not in (True, False, "longest", "max_length"):
-            raise ValueError(f'padding must be True, False, "longest" or "max_length", got {padding!r}')
-        if padding == "max_length" and max_length is None:
-            raise ValueError('padding="max_length" needs max_length, got None')
-        sequences = self.batch_encode(texts, add_special_tokens=add_special_tokens)["input_ids"]
-        if max_length is not None:
-            too_long = [i for i, seq in enumerate(sequences) if len(seq) > max_length]
-            if too_long and not truncation:
-                i = too_long[0]
-                raise ValueError(
-                    f"text {i} has {len(sequences[i])} tokens, more than max_length={max_length}; "
-                    "raise max_length or pass truncation=True"
-                )
-            sequences = [seq[:max_length] for seq in sequences]
-        if padding is False and len({len(seq) for seq in sequences}) > 1:
-            raise ValueError("texts encode to different lengths and padding=False; pass padding=True")
-        target = max_length if padding == "max_length" else None
-        return pad_batch(sequences, pad_id=self.pad_id, max_length=target, side=side)
-
     # ------------------------------------------------------------------ decoding
     def decode(self, ids, skip_special_tokens: bool = False) -> str:
         """List (or 1-D tensor) of ``T`` ids -> text.

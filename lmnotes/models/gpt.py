@@ -25,7 +25,7 @@ from ..utils import eval_mode
 from .common import check_config, check_hf_config, check_token_ids, load_exact, map_hf_state_dict
 from .transformer import Block, KVCache
 
-__all__ = ["GPTConfig", "GPT", "top_k_filter", "top_p_filter", "causal_mask", "check_sampling_args"]
+__all__ = ["GPTConfig", "GPT", "top_k_filter", "top_p_filter", "check_sampling_args"]
 
 
 @dataclass
@@ -71,14 +71,6 @@ class GPTOutput:
     last_hidden_state: torch.Tensor | None = None
     hidden_states: tuple[torch.Tensor, ...] | None = None
     attentions: tuple[torch.Tensor, ...] | None = None
-
-
-def causal_mask(T: int, device=None) -> torch.Tensor:
-    """(T, T) boolean mask, ``True`` where position ``i`` may look at position ``j`` (``j <= i``).
-
-    Example: ``causal_mask(3)`` → ``[[T, F, F], [T, T, F], [T, T, T]]``
-    """
-    return torch.ones(T, T, dtype=torch.bool, device=device).tril()
 
 
 class GPT(nn.Module):
