@@ -31,3 +31,15 @@ def test_unknown_family_is_refused():
 def test_command_line_help():
     out = subprocess.run([sys.executable, "-m", "lmnotes.bench", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--quick" in out.stdout
+
+
+def test_gpt_static_cache_decoding_is_an_option():
+    from lmnotes.bench import gpt
+
+    results = gpt.run("cpu", quick=True, decode="static")
+    names = [r.name for r in results]
+    assert "gpt greedy decoding, batch 1, static cache" in names and "gpt greedy decoding, batch 1" not in names
+    static = [r for r in results if "static cache" in r.name]
+    assert len(static) == 2 and all(r.ours > 0 and "tokens equal generate's: True" in r.detail for r in static)
+    with pytest.raises(ValueError, match="decode must be"):
+        gpt.run("cpu", quick=True, decode="fast")

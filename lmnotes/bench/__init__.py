@@ -9,6 +9,8 @@ from configs with random weights.
     python -m lmnotes.bench --only gpt      # one family
     python -m lmnotes.bench --quick         # tiny sizes (a smoke test; the numbers mean little)
     python -m lmnotes.bench --compile       # torch.compile both sides (GPT training)
+    python -m lmnotes.bench --only gpt --decode both --compile   # also GPT decoding with a static cache,
+                                            # its step compiled (a CUDA graph on a GPU)
 """
 from __future__ import annotations
 
@@ -94,11 +96,15 @@ def main(argv=None) -> None:
     ap.add_argument("--device", default=None)
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
     ap.add_argument("--compile", action="store_true", help="torch.compile both sides where a benchmark supports it")
+    ap.add_argument("--decode", choices=("dynamic", "static", "both"), default=None,
+                    help="GPT decoding: generate's dynamic cache (default), the static-cache decoder, or both")
     a = ap.parse_args(argv)
-    if a.compile:
-        import os
+    import os
 
+    if a.compile:
         os.environ["LMNOTES_BENCH_COMPILE"] = "1"
+    if a.decode:
+        os.environ["LMNOTES_BENCH_DECODE"] = a.decode
     only = a.only.split(",") if a.only else None
     device = torch.device(a.device) if a.device else None
     print(f"torch {torch.__version__}, device {device or 'auto'}")

@@ -2,7 +2,10 @@
 
 Both models are built from the same config with random weights (nothing is downloaded) and run in this
 process on the same device: bf16 autocast and fused attention on CUDA, float32 on CPU. Set
-``LMNOTES_BENCH_COMPILE=1`` to ``torch.compile`` both models for the training comparison.
+``LMNOTES_BENCH_COMPILE=1`` to ``torch.compile`` both models for the training comparison (and our static-cache
+decode step). ``LMNOTES_BENCH_DECODE`` picks our decoding: ``dynamic`` (``GPT.generate``, the default),
+``static`` (``GPT.decoder``: a static key/value cache, its step compiled and captured as a CUDA graph with
+``LMNOTES_BENCH_COMPILE=1`` on a GPU) or ``both``.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ def _sizes(device, quick: bool) -> dict:
         return dict(vocab_size=1024, block_size=128, n_layer=2, n_head=4, d_model=128, batch=8, T=64,
                     gen_prompt=8, gen_new=24 if quick else 64, gen_batch=16, steps=2 if quick else 5)
     return dict(vocab_size=50304, block_size=1024, n_layer=12, n_head=12, d_model=768, batch=16, T=1024,
-                gen_prompt=16, gen_new=128, gen_batch=64, steps=10)
+                gen_prompt=16, gen_new=256, gen_batch=64, steps=10)
 
 
 def _autocast(device):
@@ -71,11 +74,14 @@ def _train_step_fn(model, opt, x, y, device, hf: bool):
     return step
 
 
-def run(device, quick: bool = False, compile: bool | None = None) -> list[Result]:
+def run(device, quick: bool = False, compile: bool | None = None, decode: str | None = None) -> list[Result]:
     """Training tokens/s (batch × T) and greedy generation tokens/s (batch 1 and a large batch), ours vs HF."""
     device = torch.device(device)
     if compile is None:
         compile = os.environ.get("LMNOTES_BENCH_COMPILE", "0") == "1"
+    decode = decode or os.environ.get("LMNOTES_BENCH_DECODE", "dynamic")
+    if decode not in ("dynamic", "static", "both"):
+        raise ValueError(f"decode must be 'dynamic', 'static' or 'both', got {decode!r}")
     s = _sizes(device, quick)
     torch.manual_seed(0)
     ours, hf = _models(s, device)
@@ -101,7 +107,8 @@ def run(device, quick: bool = False, compile: bool | None = None) -> list[Result
     detail = f"{s['n_layer']}L d={s['d_model']} batch {B}x{T}" + (", compiled" if compile else "")
     if peak:
         mfu = {k: v * flops_per_token / peak for k, v in tok_s.items()}
-        detail += f", MFU ours {mfu['ours']:.0%} vs {mfu['hf']:.0%}"
+        detail += (f", MFU ours {mfu['ours']:.0%} vs {mfu['hf']:.0%} (FLOPs/token = 6N + 12·L·H·Q·T = "
+                   f"{flops_per_token / 1e9:.2f} G, peak {peak / 1e12:.0f} TFLOP/s)")
     results.append(Result("gpt training", tok_s["ours"], tok_s["hf"], "tok/s", "transformers GPT2LMHeadModel",
                           detail))
 
@@ -123,9 +130,27 @@ def run(device, quick: bool = False, compile: bool | None = None) -> list[Result
                 hf.generate(prompt, attention_mask=mask, max_new_tokens=n_new, min_new_tokens=n_new, do_sample=False,
                             pad_token_id=0)
 
-        t_ours = timeit(gen_ours, device, warmup=1, repeat=3)
         t_hf = timeit(gen_hf, device, warmup=1, repeat=3)
-        results.append(Result(f"gpt greedy decoding, batch {batch}", batch * n_new / t_ours, batch * n_new / t_hf,
-                              "tok/s", "transformers generate", f"{s['gen_prompt']} + {n_new} tokens"))
+        what = f"{s['gen_prompt']} + {n_new} tokens"
+        if decode in ("dynamic", "both"):
+            t_ours = timeit(gen_ours, device, warmup=1, repeat=3)
+            results.append(Result(f"gpt greedy decoding, batch {batch}", batch * n_new / t_ours,
+                                  batch * n_new / t_hf, "tok/s", "transformers generate", what))
+        if decode in ("static", "both"):
+            # The cache (in the autocast dtype) and the compiled step are made once, outside the timing.
+            dec = ours.decoder(batch, max_len=s["gen_prompt"] + n_new, compile=compile,
+                               dtype=torch.bfloat16 if device.type == "cuda" else None)
+
+            @torch.no_grad()
+            def gen_static():
+                with _autocast(device):
+                    return dec.generate(prompt, n_new)
+
+            t_static = timeit(gen_static, device, warmup=2 if compile else 1, repeat=3)
+            with torch.no_grad(), _autocast(device):
+                same = torch.equal(gen_static(), ours.generate(prompt, n_new, temperature=0.0))
+            name = f"gpt greedy decoding, batch {batch}, static cache" + (", compiled" if compile else "")
+            results.append(Result(name, batch * n_new / t_static, batch * n_new / t_hf, "tok/s",
+                                  "transformers generate", f"{what}; tokens equal generate's: {same}"))
     sync(device)
     return results

@@ -23,9 +23,9 @@ import torch.nn.functional as F
 from ..data.batching import IGNORE_INDEX
 from ..utils import eval_mode
 from .common import check_config, check_hf_config, check_token_ids, load_exact, map_hf_state_dict
-from .transformer import Block, KVCache
+from .transformer import Block, KVCache, StaticKVCache
 
-__all__ = ["GPTConfig", "GPT", "top_k_filter", "top_p_filter", "check_sampling_args"]
+__all__ = ["GPTConfig", "GPT", "StaticDecoder", "top_k_filter", "top_p_filter", "check_sampling_args"]
 
 
 @dataclass
@@ -159,11 +159,12 @@ class GPT(nn.Module):
                 output_hidden_states: bool = False, output_attentions: bool = False, explicit: bool = False):
         """The trunk: (B, T) ids → ``(h, hidden_states, attentions)``, h (B, T, C) after the final layer norm."""
         B, T = idx.shape
-        start = cache.length if cache is not None else 0
+        static = getattr(cache, "static", False)  # a StaticKVCache: each row at its own position (a tensor)
+        start = cache.length if cache is not None and not static else 0
         if start + T > self.config.block_size:
             raise ValueError(f"sequence of {start + T} tokens is longer than the model's context of "
                              f"{self.config.block_size}; crop it or build the model with a larger block_size")
-        pos = torch.arange(start, start + T, device=idx.device)  # (T,)
+        pos = cache.positions(T) if static else torch.arange(start, start + T, device=idx.device)  # (B, T) or (T,)
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
         if cache is not None and attention_mask is not None and attention_mask.shape[1] != start + T:
             raise ValueError(f"with a cache, attention_mask must cover all {start + T} positions so far, "
@@ -186,12 +187,27 @@ class GPT(nn.Module):
 
     # ------------------------------------------------------------------ generation
 
-    def new_cache(self, batch: int, max_len: int | None = None, device=None, dtype=None) -> KVCache:
-        """A key/value cache for ``batch`` sequences of up to ``max_len`` (default block_size) positions."""
+    def new_cache(self, batch: int, max_len: int | None = None, device=None, dtype=None,
+                  static: bool = False) -> KVCache | StaticKVCache:
+        """A key/value cache for ``batch`` sequences of up to ``max_len`` (default block_size) positions;
+        ``static=True``: a :class:`StaticKVCache` (fixed shapes, for a compiled decode step)."""
         c = self.config
         p = self.wte.weight
-        return KVCache(c.n_layer, batch, c.n_head, max_len or c.block_size, c.d_model // c.n_head,
-                       device=device or p.device, dtype=dtype or p.dtype)
+        if max_len is not None and not 1 <= max_len <= c.block_size:
+            raise ValueError(f"max_len must be in [1, block_size={c.block_size}], got {max_len}")
+        kind = StaticKVCache if static else KVCache
+        return kind(c.n_layer, batch, c.n_head, max_len or c.block_size, c.d_model // c.n_head,
+                    device=device or p.device, dtype=dtype or p.dtype)
+
+    def decoder(self, batch: int = 1, max_len: int | None = None, compile: bool = False, mode: str | None = None,
+                backend="inductor", dtype=None) -> StaticDecoder:
+        """A :class:`StaticDecoder` for ``batch`` rows: a static cache allocated once (of ``dtype``, default the
+        weights'), and (``compile=True``) a compiled decode step, captured as a CUDA graph on a GPU. Build it
+        once and call its ``generate`` often.
+
+        Example: ``dec = model.decoder(batch=1, compile=True); dec.generate(idx, 256, temperature=0)``
+        """
+        return StaticDecoder(self, batch, max_len, compile=compile, mode=mode, backend=backend, dtype=dtype)
 
     @torch.no_grad()
     def next_token_probs(self, idx: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
@@ -314,6 +330,108 @@ class GPT(nn.Module):
         from transformers import GPT2LMHeadModel
 
         return cls.from_hf(GPT2LMHeadModel.from_pretrained(name))
+
+
+# ---------------------------------------------------------------------- fast decoding
+
+
+class StaticDecoder:
+    """Generation with a :class:`StaticKVCache` allocated once and a decode step that can be compiled.
+
+    ``GPT.generate`` slices its cache to the positions filled so far, so every step has new shapes. Here each
+    step feeds one token per row at that row's own position and attends over the whole (masked) buffer:
+    every tensor keeps its shape, so ``torch.compile(mode="reduce-overhead")`` captures the step once as a
+    CUDA graph and replays all layers with one launch, instead of a launch per kernel (at batch 1 the
+    launches, not the arithmetic, bound the speed). The tokens are ``GPT.generate``'s.
+
+        dec = model.decoder(batch=1, compile=True)     # build (and compile) once ...
+        out = dec.generate(idx, 256, temperature=0)     # ... and reuse: (1, T + 256)
+        dec2 = model.decoder(batch=2)
+        dec2.generate([[5, 7, 9], [5, 2]], 20)          # prompts of different lengths: a list of id lists
+    """
+
+    def __init__(self, model: GPT, batch: int = 1, max_len: int | None = None, compile: bool = False,
+                 mode: str | None = None, backend="inductor", dtype=None):
+        if not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a positive integer, got {batch!r}")
+        self.model, self.batch = model, batch
+        self.cache = model.new_cache(batch, max_len, dtype=dtype, static=True)
+        self.max_len = self.cache.max_len
+        self.compiled = bool(compile)
+        self._step = self._decode_step
+        if compile:
+            on_gpu = self.cache.k.is_cuda
+            mode = mode or ("reduce-overhead" if on_gpu else None)
+            self._step = torch.compile(self._decode_step, mode=mode, backend=backend, fullgraph=True)
+
+    def _decode_step(self, idx: torch.Tensor) -> torch.Tensor:
+        """(B, 1) the last token of each row → (B, V) float logits of the next; moves every row one on."""
+        return self.model._next_logits(idx, cache=self.cache).float()
+
+    def _prompts(self, idx) -> tuple[torch.Tensor, torch.Tensor]:
+        device = self.cache.pos.device
+        if torch.is_tensor(idx):
+            if idx.dim() == 1:
+                idx = idx.unsqueeze(0)
+            if idx.dim() != 2 or idx.shape[1] == 0:
+                raise ValueError(f"idx must be a (batch, length) tensor with length >= 1, got {tuple(idx.shape)}")
+            return idx.to(device), torch.full((idx.shape[0],), idx.shape[1], device=device)
+        rows = [list(r) for r in idx]
+        if not rows or any(len(r) == 0 for r in rows):
+            raise ValueError("every prompt needs at least one token")
+        lengths = torch.tensor([len(r) for r in rows], device=device)
+        padded = torch.zeros(len(rows), max(len(r) for r in rows), dtype=torch.long)
+        for b, r in enumerate(rows):  # right padding: a row's padding keys sit after its own position, unseen
+            padded[b, :len(r)] = torch.tensor(r)
+        return padded.to(device), lengths
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens: int, temperature: float = 0.0, top_k: int | None = None,
+                 top_p: float | None = None, stop_token: int | None = None,
+                 generator: torch.Generator | None = None):
+        """Continue ``idx`` by ``max_new_tokens`` tokens, as :meth:`GPT.generate` does (greedy by default here).
+
+        idx: a (B, T) tensor (returns (B, T + n)), or B lists of token ids of any lengths (returns B lists, each
+        prompt followed by its continuation). B must be this decoder's ``batch``, and the longest prompt plus
+        ``max_new_tokens`` must fit in ``max_len``.
+        """
+        check_sampling_args(temperature, top_k, top_p)
+        if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+        as_tensor = torch.is_tensor(idx)
+        prompt, lengths = self._prompts(idx)
+        B, T = prompt.shape
+        if B != self.batch:
+            raise ValueError(f"this decoder was built for batch {self.batch}, got {B} prompts; "
+                             f"build one with model.decoder(batch={B})")
+        if T + max_new_tokens > self.max_len:
+            raise ValueError(f"a prompt of {T} tokens plus {max_new_tokens} new ones is longer than the static "
+                             f"cache ({self.max_len} positions); use model.generate, which slides its window")
+        model = self.model
+        was_training = model.training
+        model.eval()
+        self.cache.pos.zero_()
+        # Prefill (not compiled: its length varies): all prompts at once, then each row moves to its own end.
+        logits = model(prompt, cache=self.cache).logits  # (B, T, V)
+        self.cache.pos.copy_(lengths)
+        logits = logits[torch.arange(B, device=prompt.device), lengths - 1].float()  # (B, V)
+        out, done = [], torch.zeros(B, dtype=torch.bool, device=prompt.device)
+        for i in range(max_new_tokens):
+            nxt = sample_next(logits, temperature, top_k, top_p, generator)  # (B,)
+            if stop_token is not None:
+                nxt = torch.where(done, torch.full_like(nxt, stop_token), nxt)
+                done |= nxt == stop_token
+            out.append(nxt)
+            if i + 1 == max_new_tokens or (stop_token is not None and bool(done.all())):
+                break
+            if self.compiled:
+                torch.compiler.cudagraph_mark_step_begin()  # the previous step's outputs are no longer needed
+            logits = self._step(nxt[:, None])
+        model.train(was_training)
+        new = torch.stack(out, dim=1) if out else prompt.new_zeros(B, 0)  # (B, n)
+        if as_tensor:
+            return torch.cat([prompt, new], dim=1)
+        return [prompt[b, :lengths[b]].tolist() + new[b].tolist() for b in range(B)]
 
 
 # ---------------------------------------------------------------------- sampling
