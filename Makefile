@@ -16,7 +16,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.lmnotes-installed
 VENDOR_STAMP := $(VENDOR)/.fetched
 
-.PHONY: install book test seeds clean student warm times repo-url
+.PHONY: install book test lint seeds clean student warm times repo-url
 
 install: $(STAMP) $(VENDOR_STAMP)
 
@@ -54,7 +54,12 @@ $(VENDOR_STAMP): Makefile
 book: install
 	$(VENV)/bin/jupyter-book build .
 
-test: install
+# Lint first: `ruff check` (errors, imports, bug patterns) and `ruff format --check` (the layout).
+lint: install
+	$(VENV)/bin/ruff check lmnotes tests
+	$(VENV)/bin/ruff format --check lmnotes tests
+
+test: install lint
 	$(PY) -m pytest
 
 # The student edition: every notebook with its solution cells removed and its checks kept.

@@ -15,7 +15,8 @@ from .zoo import pretrained, register  # noqa: E402
 
 __all__ = ["__version__", "setup", "pick_device", "show_source", "pretrained", "register", "seed"]
 
-_SUBMODULES = {"data", "models", "train", "viz", "analysis", "recipes", "widgets", "exercises", "rlhf", "bench", "zoo", "seeds"}
+_SUBMODULES = {"data", "models", "recipes", "analysis", "train", "zoo", "rlhf", "viz", "widgets", "exercises", "bench",
+               "seeds"}
 
 
 def __getattr__(name):

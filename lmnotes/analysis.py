@@ -33,7 +33,6 @@ from .models.bert import Bert, BertForPreTraining
 from .models.elmo import BiLM, ScalarMix
 from .utils import eval_mode
 
-
 # ---------------------------------------------------------------------------------------------
 # Linear probes and the control task
 # ---------------------------------------------------------------------------------------------
@@ -80,7 +79,8 @@ def probe_accuracy(
         raise ValueError(f"train_X has {Xtr.shape[1]} features but test_X has {Xte.shape[1]}")
     if len(Xtr) != len(ytr) or len(Xte) != len(yte):
         raise ValueError(
-            f"features and labels must have the same length: train {len(Xtr)} vs {len(ytr)}, test {len(Xte)} vs {len(yte)}"
+            f"features and labels must have the same length: train {len(Xtr)} vs {len(ytr)}, "
+            f"test {len(Xte)} vs {len(yte)}"
         )
     if len(Xtr) == 0 or len(Xte) == 0:
         raise ValueError("train and test sets must not be empty")

@@ -1,11 +1,16 @@
 import pytest
 import torch
 
-from lmnotes.data import BPETokenizer
 from lmnotes.analysis import word_features
-from lmnotes.data import IGNORE_INDEX
+from lmnotes.data import IGNORE_INDEX, BPETokenizer
 from lmnotes.models.bert import Bert, BertConfig, BertForPreTraining
-from lmnotes.recipes.bert import fill_mask, mask_tokens, next_sentence_pairs, pretraining_batches, truncate_pair
+from lmnotes.recipes.bert import (
+    fill_mask,
+    mask_tokens,
+    next_sentence_pairs,
+    pretraining_batches,
+    truncate_pair,
+)
 
 SMALL = dict(vocab_size=60, max_position=32, d_model=32, n_layer=2, n_head=4, d_ff=64, dropout=0.0)
 CLS, SEP, PAD, MASK = 2, 3, 0, 4
@@ -28,7 +33,8 @@ def _batch(B=4, T=12, seed=0):
 
 def test_mask_statistics_over_many_draws():
     ids = torch.randint(7, 500, (2000, 128), generator=torch.Generator().manual_seed(0))
-    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL, vocab_size=500, generator=torch.Generator().manual_seed(1))
+    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL,
+                                 vocab_size=500, generator=torch.Generator().manual_seed(1))
     picked = labels != IGNORE_INDEX
     n = picked.sum().item()
     assert abs(n / ids.numel() - 0.15) < 0.003
@@ -46,7 +52,8 @@ def test_mask_statistics_over_many_draws():
 def test_special_tokens_and_padding_never_masked():
     ids, _ = _batch(B=200, T=16)
     ids[:, 10:12] = PAD
-    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL, vocab_size=60, prob=0.9, generator=torch.Generator().manual_seed(0))
+    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL,
+                                 vocab_size=60, prob=0.9, generator=torch.Generator().manual_seed(0))
     special = (ids == CLS) | (ids == SEP) | (ids == PAD)
     assert (labels[special] == IGNORE_INDEX).all()
     assert torch.equal(masked[special], ids[special])
@@ -166,7 +173,8 @@ def test_mlm_head_is_tied_and_loss_is_sum_of_means():
     model = BertForPreTraining(BertConfig(**SMALL))
     assert model.mlm.token_embedding.weight is model.bert.embeddings.token.weight
     ids, seg = _batch()
-    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL, vocab_size=60, prob=0.5, generator=torch.Generator().manual_seed(0))
+    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL,
+                                 vocab_size=60, prob=0.5, generator=torch.Generator().manual_seed(0))
     nsp = torch.tensor([0, 1, 0, 1])
     out = model(masked, seg, mlm_labels=labels, nsp_labels=nsp)
     assert out.mlm_logits is None  # with labels only the masked positions go through the output layer
@@ -198,8 +206,8 @@ def test_bad_input_gets_a_clear_error():
 
 
 def test_tiny_pretraining_learns_and_fills_masks():
-    from lmnotes.train import fit
     from lmnotes.recipes.bert import pretraining_loss
+    from lmnotes.train import fit
 
     docs = [["the robin is a bird .", "the robin can fly ."], ["the cod is a fish .", "the cod can swim ."],
             ["the cat is a mammal .", "the cat has fur ."]] * 10

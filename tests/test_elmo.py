@@ -1,4 +1,5 @@
-"""ELMo (lmnotes.models.elmo and its recipe and analyses): shapes, the two causality properties, the shared softmax, ScalarMix, training."""
+"""ELMo (the model, its recipe and analyses): shapes, both causality properties, the shared softmax, ScalarMix,
+training."""
 from __future__ import annotations
 
 import math

@@ -4,9 +4,21 @@ import math
 import pytest
 import torch
 
-from lmnotes.rlhf import (Labeller, bradley_terry_loss, dpo_loss, gae, kl_penalty, per_token_rewards,
-                          positive_and_well_formed, ppo_losses, ranking_loss, sentiment, token_logprobs, well_formed,
-                          whiten)
+from lmnotes.rlhf import (
+    Labeller,
+    bradley_terry_loss,
+    dpo_loss,
+    gae,
+    kl_penalty,
+    per_token_rewards,
+    positive_and_well_formed,
+    ppo_losses,
+    ranking_loss,
+    sentiment,
+    token_logprobs,
+    well_formed,
+    whiten,
+)
 from lmnotes.rlhf.labeller import check_ranking, ranking_pairs
 from lmnotes.rlhf.ppo import AdaptiveKLController, masked_mean
 from lmnotes.rlhf.rollouts import Rollout

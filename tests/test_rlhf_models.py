@@ -9,9 +9,22 @@ from lmnotes.data.batching import pad_batch
 from lmnotes.data.tokenizers import WordTokenizer
 from lmnotes.data.world import World
 from lmnotes.models.gpt import GPT, GPTConfig
-from lmnotes.rlhf import (Labeller, PPOConfig, PPOTrainer, RewardModel, collect_rankings, dpo_loss,
-                          pairwise_accuracy, positive_and_well_formed, preference_pairs, review_prompts, sequence_logprobs,
-                          token_logprobs, train_dpo, train_reward_model)
+from lmnotes.rlhf import (
+    Labeller,
+    PPOConfig,
+    PPOTrainer,
+    RewardModel,
+    collect_rankings,
+    dpo_loss,
+    pairwise_accuracy,
+    positive_and_well_formed,
+    preference_pairs,
+    review_prompts,
+    sequence_logprobs,
+    token_logprobs,
+    train_dpo,
+    train_reward_model,
+)
 from lmnotes.rlhf.rollouts import Rollout
 
 

@@ -17,9 +17,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from lmnotes import train
-from lmnotes.train import (History, checkpoint_config, fit, load_checkpoint, lr_at,
-                           make_optimizer, save_checkpoint)
-
+from lmnotes.train import (
+    History,
+    checkpoint_config,
+    fit,
+    load_checkpoint,
+    lr_at,
+    make_optimizer,
+    save_checkpoint,
+)
 
 # ----------------------------------------------------------------------------- small problems
 

@@ -59,7 +59,8 @@ def run(device, quick: bool = False) -> list[Result]:
     B, T = s["batch"], s["T"]
     n_special = len(SPECIAL_TOKENS)  # ids 0 .. n_special - 1 are the special tokens of every lmnotes tokenizer
     ids = torch.randint(n_special, s["vocab_size"], (B, T))
-    ids[:, 0], ids[:, T // 2], ids[:, -1] = Tokenizer.cls_id, Tokenizer.sep_id, Tokenizer.sep_id  # [CLS] A [SEP] B [SEP]
+    # [CLS] A [SEP] B [SEP]
+    ids[:, 0], ids[:, T // 2], ids[:, -1] = Tokenizer.cls_id, Tokenizer.sep_id, Tokenizer.sep_id
     seg = torch.zeros_like(ids)
     seg[:, T // 2 + 1:] = 1
     masked, labels = mask_tokens(ids, mask_id=Tokenizer.mask_id, vocab_size=s["vocab_size"],

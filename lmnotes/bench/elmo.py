@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import Result, timeit
 from ..models.elmo import BiLM, ELMoConfig, lm_targets
+from . import Result, timeit
 
 
 class PlainBiLSTMLM(nn.Module):

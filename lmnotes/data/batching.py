@@ -75,7 +75,8 @@ def pad_batch(
     label_rows = {}
     for name, lists in label_sets.items():
         if len(lists) != len(rows):
-            raise ValueError(f"labels {name!r} has {len(lists)} lists but sequences has {len(rows)}; give one per sequence")
+            raise ValueError(f"labels {name!r} has {len(lists)} lists but sequences has {len(rows)}; "
+                             "give one per sequence")
         label_rows[name] = [_as_id_list(seq, f"labels {name!r}[{i}]") for i, seq in enumerate(lists)]
         for i, (ids, labs) in enumerate(zip(rows, label_rows[name])):
             if len(ids) != len(labs):

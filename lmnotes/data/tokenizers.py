@@ -415,7 +415,8 @@ class WordTokenizer(Tokenizer):
             raise ValueError(f"min_freq must be an integer >= 1, got {min_freq!r}")
         if max_size is not None and (not isinstance(max_size, int) or max_size <= len(SPECIAL_TOKENS)):
             raise ValueError(f"max_size must be an integer >= {len(SPECIAL_TOKENS) + 1} "
-                             f"(the {len(SPECIAL_TOKENS)} special tokens and at least one word) or None, got {max_size!r}")
+                             f"(the {len(SPECIAL_TOKENS)} special tokens and at least one word) or None, "
+                             f"got {max_size!r}")
         return super().train(texts, min_freq=min_freq, max_size=max_size)
 
     def _learn(self, pieces: list[str], min_freq: int, max_size: int | None) -> list[str]:

@@ -32,8 +32,6 @@ from ..data.batching import IGNORE_INDEX
 from .common import check_config, check_hf_config, check_token_ids, load_exact, map_hf_state_dict
 from .transformer import Block
 
-
-
 # ---------------------------------------------------------------------------------------------
 # Config
 # ---------------------------------------------------------------------------------------------
@@ -199,7 +197,7 @@ class Bert(nn.Module):
                           attentions=tuple(attentions) if output_attentions else None)
 
     @classmethod
-    def from_hf(cls, hf_model) -> "Bert":
+    def from_hf(cls, hf_model) -> Bert:
         """A :class:`Bert` with the weights of a Hugging Face ``BertModel`` (or the ``.bert`` of a pretraining model).
 
         Example: ``Bert.from_hf(transformers.BertModel.from_pretrained("bert-base-uncased"))``
@@ -209,7 +207,7 @@ class Bert(nn.Module):
         return load_exact(cls(config), state_dict_from_hf(hf_model.state_dict(), heads=False)).eval()
 
     @classmethod
-    def from_pretrained(cls, name: str = "bert-base-uncased") -> "Bert":
+    def from_pretrained(cls, name: str = "bert-base-uncased") -> Bert:
         """Download a real BERT from the Hugging Face hub (needs the network): ``Bert.from_pretrained()``."""
         from transformers import BertModel
 
@@ -308,7 +306,7 @@ class BertForPreTraining(nn.Module):
         return out
 
     @classmethod
-    def from_hf(cls, hf_model) -> "BertForPreTraining":
+    def from_hf(cls, hf_model) -> BertForPreTraining:
         """A :class:`BertForPreTraining` with the weights of a Hugging Face ``BertForPreTraining``.
 
         Example: ``BertForPreTraining.from_hf(transformers.BertForPreTraining.from_pretrained("bert-base-uncased"))``
@@ -317,7 +315,7 @@ class BertForPreTraining(nn.Module):
         return load_exact(cls(config), state_dict_from_hf(hf_model.state_dict(), heads=True)).eval()
 
     @classmethod
-    def from_pretrained(cls, name: str = "bert-base-uncased") -> "BertForPreTraining":
+    def from_pretrained(cls, name: str = "bert-base-uncased") -> BertForPreTraining:
         """Download a real BERT with its pretraining heads (needs the network)."""
         from transformers import BertForPreTraining as HFBertForPreTraining
 
@@ -330,7 +328,8 @@ class BertForPreTraining(nn.Module):
 
 
 def config_from_hf(hf_config, ours: str = "Bert", theirs: str = "BertModel") -> BertConfig:
-    """Our :class:`BertConfig` from a ``transformers.BertConfig`` (an encoder: post-norm, exact GELU, absolute positions).
+    """Our :class:`BertConfig` from a ``transformers.BertConfig``: an encoder (post-norm, exact GELU, absolute
+    positions).
 
     Anything else is refused with a ValueError rather than loaded into a model that would compute something else.
     """
@@ -402,7 +401,8 @@ class BertClassifier(nn.Module):
         _init_weights(self.head)
 
     def forward(self, input_ids, segment_ids=None, attention_mask=None, labels=None) -> BertOutput:
-        """input_ids (B, T) → :class:`BertOutput` with ``logits`` (B, n_classes); ``loss``, ``acc`` with ``labels`` (B,)."""
+        """input_ids (B, T) → :class:`BertOutput` with ``logits`` (B, n_classes); with ``labels`` (B,), ``loss``
+        and ``acc``."""
         out = self.bert(input_ids, segment_ids, attention_mask)
         out.logits = self.head(self.dropout(out.pooled))  # (B, n_classes), from the pooled [CLS] (B, C)
         if labels is not None:

@@ -86,13 +86,11 @@ def map_hf_state_dict(hf_state: dict, rules: Sequence[tuple[str, str]], *, ignor
     for key, value in hf_state.items():
         if any(re.fullmatch(p, key) for p in ignore):
             continue
-        for pattern, template in rules:
-            m = re.fullmatch(pattern, key)
-            if m is not None:
-                break
-        else:
+        found = next(((m, template) for pattern, template in rules if (m := re.fullmatch(pattern, key))), None)
+        if found is None:
             raise KeyError(f"the Hugging Face weight {key!r} is not used by this model (an architecture it does not "
                            "have?)")
+        m, template = found
         if any(re.fullmatch(p, key) for p in transpose):
             value = value.t()
         name = m.expand(template)

@@ -18,18 +18,16 @@ Example::
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
 from ..data import BPETokenizer, corpus, documents
 from ..data.batching import IGNORE_INDEX, pad_batch
 from ..models.bert import BertConfig, BertForPreTraining
-from ..zoo import register
 from ..train import fit
 from ..utils import eval_mode, pick_device
-
-
+from ..zoo import register
 
 # ---------------------------------------------------------------------------------------------
 # The pretraining data: masking and sentence pairs
@@ -55,7 +53,8 @@ def mask_tokens(input_ids: torch.Tensor, tokenizer=None, *, mask_id: int | None 
         mask_id = tokenizer.mask_id if mask_id is None else mask_id
         vocab_size = tokenizer.vocab_size if vocab_size is None else vocab_size
         special_ids = tokenizer.special_ids if special_ids is None else special_ids
-    missing = [n for n, v in (("mask_id", mask_id), ("vocab_size", vocab_size), ("special_ids", special_ids)) if v is None]
+    given = {"mask_id": mask_id, "vocab_size": vocab_size, "special_ids": special_ids}
+    missing = [n for n, v in given.items() if v is None]
     if missing:
         raise ValueError(f"mask_tokens needs the tokenizer, or {', '.join(missing)}: pass mask_tokens(ids, tok)")
     if not 0.0 <= prob <= 1.0:
@@ -229,7 +228,8 @@ def encode_words(tokenizer, sentences: Sequence[Sequence[str]], labels: Sequence
 
 
 WORLD_CONFIG = {"n_docs": 1500, "n_sentences": 6000, "cue_distance": (7, 10), "vocab_size": 400, "d_model": 64,
-                "n_layer": 4, "n_head": 4, "d_ff": 256, "window": 3, "global_layers": 1, "max_length": 48, "batch_size": 64,
+                "n_layer": 4, "n_head": 4, "d_ff": 256, "window": 3, "global_layers": 1, "max_length": 48,
+                "batch_size": 64,
                 "steps": 1200, "lr": 2e-3, "seed": 0}
 
 

@@ -21,9 +21,9 @@ from ..data.batching import IGNORE_INDEX, pad_batch
 from ..data.tokenizers import WordTokenizer
 from ..data.world import PROPERTIES, TAXONOMY, World, article
 from ..models.gpt import GPT, GPTConfig
-from ..zoo import register
 from ..train import fit
 from ..utils import eval_mode
+from ..zoo import register
 
 # ---------------------------------------------------------------------- the world's GPT
 

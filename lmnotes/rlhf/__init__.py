@@ -10,7 +10,16 @@ See ``book/05-rlhf`` for the chapter that runs them.
 """
 from .dpo import dpo_loss, preference_pairs, sequence_logprobs, train_dpo
 from .labeller import Labeller, positive_and_well_formed, review_prompts, sentiment, well_formed
-from .ppo import PPOConfig, PPOTrainer, evaluate_policy, gae, kl_penalty, per_token_rewards, ppo_losses, whiten
+from .ppo import (
+    PPOConfig,
+    PPOTrainer,
+    evaluate_policy,
+    gae,
+    kl_penalty,
+    per_token_rewards,
+    ppo_losses,
+    whiten,
+)
 from .reward import RewardModel, bradley_terry_loss, pairwise_accuracy, ranking_loss, train_reward_model
 from .rollouts import collect_rankings, preference_data, sample_continuations, token_logprobs
 

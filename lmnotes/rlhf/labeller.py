@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 from lmnotes.data.world import LIKE_VERBS, NEGATIVE, POSITIVE, World
 

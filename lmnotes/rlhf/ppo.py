@@ -265,7 +265,7 @@ class PolicyWithValue(nn.Module):
         super().__init__()
         self.lm = copy.deepcopy(gpt)
         self.config = getattr(gpt, "config", None)
-        d = int(getattr(self.config, "d_model"))
+        d = int(self.config.d_model)
         self.value_head = nn.Linear(d, 1)
         nn.init.zeros_(self.value_head.weight)  # V = 0 at the start: the first advantages are the rewards
         nn.init.zeros_(self.value_head.bias)
@@ -437,7 +437,8 @@ class PPOTrainer:
         return result
 
     def evaluate(self, n: int = 128) -> dict:
-        """:func:`evaluate_policy` of the current policy on this trainer's prompts. Example: ``trainer.evaluate(256)``"""
+        """:func:`evaluate_policy` of the current policy on this trainer's prompts.
+        Example: ``trainer.evaluate(256)``"""
         return evaluate_policy(self.policy.lm, self.ref, self.tokenizer, self.prompts, self.rm, self.gold, n,
                                self.config.max_new_tokens, self.config.temperature, generator=self.gen)
 

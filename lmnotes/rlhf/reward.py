@@ -128,7 +128,8 @@ class RewardModel(nn.Module):
 
     @torch.no_grad()
     def score(self, texts: list[str], batch_size: int = 256) -> torch.Tensor:
-        """(N,) normalised scores of full texts (prompt and continuation). Example: ``rm.score(["the film was fun ."])``"""
+        """(N,) normalised scores of full texts (prompt and continuation).
+        Example: ``rm.score(["the film was fun ."])``"""
         out = []
         with eval_mode(self):
             for s in range(0, len(texts), batch_size):
