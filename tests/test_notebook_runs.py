@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT, lmnotes_book
+from conftest import ANSI, ROOT, lmnotes_book
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def test_notebook_runs(path, executed_notebooks):
     rel = path.relative_to(ROOT).as_posix()
     if run.error:
         pytest.fail(f"{rel} failed after {run.seconds or 0:.0f} s "
-                    f"(run it alone with `.venv/bin/python -m pytest {rel}`):\n{run.error[-6000:]}")
+                    f"(run it alone with `.venv/bin/python -m pytest {rel}`):\n{ANSI.sub('', run.error)[-6000:]}")
     code = [c for c in run.notebook.cells if c.cell_type == "code"]
     not_run = [i for i, c in enumerate(code, 1) if c.source.strip() and c.get("execution_count") is None]
     assert not not_run, f"{rel}: code cells {not_run} were not executed"
