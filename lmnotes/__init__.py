@@ -5,18 +5,35 @@ Every notebook starts with::
     import lmnotes
     device = lmnotes.setup(seed=0)
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .utils import setup, pick_device, show_source  # noqa: E402
-from .utils import seed  # noqa: E402
+from .utils import (  # noqa: E402
+    pick_device,
+    seed,  # noqa: E402
+    setup,
+    show_source,
+)
 from .zoo import pretrained, register  # noqa: E402
 
 __all__ = ["__version__", "setup", "pick_device", "show_source", "pretrained", "register", "seed"]
 
-_SUBMODULES = {"data", "models", "recipes", "analysis", "train", "zoo", "rlhf", "viz", "widgets", "exercises", "bench",
-               "seeds"}
+_SUBMODULES = {
+    "data",
+    "models",
+    "recipes",
+    "analysis",
+    "train",
+    "zoo",
+    "rlhf",
+    "viz",
+    "widgets",
+    "exercises",
+    "bench",
+    "seeds",
+}
 
 
 def __getattr__(name):

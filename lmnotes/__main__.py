@@ -1,4 +1,5 @@
 """``python -m lmnotes warm | student | grade``: see :mod:`lmnotes.classroom`."""
+
 import sys
 
 from .classroom import main

@@ -16,6 +16,7 @@ Example::
     acc = probe_accuracy(X_train[2], y_train, X_test[2], y_test)                             # one layer
     accs = layer_probe({"layer 0": (Xtr0, Xte0), "layer 1": (Xtr1, Xte1)}, ytr, yte)
 """
+
 from __future__ import annotations
 
 import math
@@ -36,7 +37,6 @@ from .utils import eval_mode
 # ---------------------------------------------------------------------------------------------
 # Linear probes and the control task
 # ---------------------------------------------------------------------------------------------
-
 
 
 def _as_labels(y, name: str) -> torch.Tensor:
@@ -74,7 +74,9 @@ def probe_accuracy(
     ytr = _as_labels(train_y, "train_y")
     yte = _as_labels(test_y, "test_y")
     if Xtr.dim() != 2 or Xte.dim() != 2:
-        raise ValueError(f"features must be 2-D (N, D), got train_X {tuple(Xtr.shape)} and test_X {tuple(Xte.shape)}")
+        raise ValueError(
+            f"features must be 2-D (N, D), got train_X {tuple(Xtr.shape)} and test_X {tuple(Xte.shape)}"
+        )
     if Xtr.shape[1] != Xte.shape[1]:
         raise ValueError(f"train_X has {Xtr.shape[1]} features but test_X has {Xte.shape[1]}")
     if len(Xtr) != len(ytr) or len(Xte) != len(yte):
@@ -168,10 +170,12 @@ def label_ids(ds, splits: str | Sequence[str] = ("train", "test"), control: bool
     ys = {s: [names.index(x) for x in ds[s]["label"]] for s in splits}
     if control:
         words = {s: [w[i] for w, i in zip(ds[s]["words"], ds[s]["target_index"])] for s in splits}
-        flat = control_labels([w for s in splits for w in words[s]], [y for s in splits for y in ys[s]], seed=seed)
+        flat = control_labels(
+            [w for s in splits for w in words[s]], [y for s in splits for y in ys[s]], seed=seed
+        )
         start = 0
         for s in splits:
-            ys[s], start = flat[start:start + len(words[s])], start + len(words[s])
+            ys[s], start = flat[start : start + len(words[s])], start + len(words[s])
     out = tuple(torch.tensor(ys[s]) for s in splits)
     return out[0] if one else out
 
@@ -202,8 +206,13 @@ def balanced(ds):
 
 
 @torch.no_grad()
-def word_features(model: Bert | BertForPreTraining, tokenizer, sentences: Sequence[Sequence[str]],
-                  indices: Sequence[int], batch_size: int = 256) -> torch.Tensor:
+def word_features(
+    model: Bert | BertForPreTraining,
+    tokenizer,
+    sentences: Sequence[Sequence[str]],
+    indices: Sequence[int],
+    batch_size: int = 256,
+) -> torch.Tensor:
     """Hidden states of one word per sentence at every layer of a BERT: (n_layer + 1, N, C), on the CPU.
 
     ``sentences``: lists of words; ``indices``: which word of each (its first sub-word is read).
@@ -218,7 +227,7 @@ def word_features(model: Bert | BertForPreTraining, tokenizer, sentences: Sequen
     chunks: list[torch.Tensor] = []
     with eval_mode(bert):
         for s in range(0, len(sentences), batch_size):
-            batch, pos = _words_at(tokenizer, sentences[s:s + batch_size], indices[s:s + batch_size])
+            batch, pos = _words_at(tokenizer, sentences[s : s + batch_size], indices[s : s + batch_size])
             out = bert(**{k: v.to(device) for k, v in batch.items()}, output_hidden_states=True)
             h = torch.stack(out.hidden_states)  # (L, B, T, C)
             chunks.append(h[:, torch.arange(len(pos)), torch.tensor(pos)].float().cpu())  # (L, B, C)
@@ -232,9 +241,13 @@ def _words_at(tokenizer, sentences: list, indices: list[int]) -> tuple[dict, lis
             raise ValueError(f"index {j} is outside a sentence of {len(words)} words")
     if hasattr(tokenizer, "is_fast"):  # Hugging Face: its own [CLS]/[SEP], sub-words and padding
         if not tokenizer.is_fast:
-            raise ValueError("a Hugging Face tokenizer must be a fast one (it maps each sub-word to its word); "
-                             "load it with AutoTokenizer.from_pretrained(name)")
-        enc = tokenizer([list(w) for w in sentences], is_split_into_words=True, return_tensors="pt", padding=True)
+            raise ValueError(
+                "a Hugging Face tokenizer must be a fast one (it maps each sub-word to its word); "
+                "load it with AutoTokenizer.from_pretrained(name)"
+            )
+        enc = tokenizer(
+            [list(w) for w in sentences], is_split_into_words=True, return_tensors="pt", padding=True
+        )
         pos = [enc.word_ids(n).index(j) for n, j in enumerate(indices)]
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, pos
     ids, pos = [], []
@@ -260,27 +273,32 @@ def contextual_vectors(model: BiLM, tok: ELMoTokenizer, sentences, index=None, b
     device = next(model.parameters()).device
     sentences = list(sentences)
     if index is not None and len(index) != len(sentences):
-        raise ValueError(f"index needs one position per sentence: {len(index)} positions, {len(sentences)} sentences")
+        raise ValueError(
+            f"index needs one position per sentence: {len(index)} positions, {len(sentences)} sentences"
+        )
     out = []
     with eval_mode(model):
         for i in range(0, len(sentences), batch_size):
-            chunk = sentences[i:i + batch_size]
+            chunk = sentences[i : i + batch_size]
             b = tok.batch(chunk)
             h = model.layers(b["char_ids"].to(device), b["lengths"].to(device)).float().cpu()  # (3, B, T, 2d)
             for j in range(len(chunk)):
                 n_words = int(b["lengths"][j]) - 2
                 if index is None:
-                    out.append(h[:, j, 1:1 + n_words])
+                    out.append(h[:, j, 1 : 1 + n_words])
                 else:
                     k = int(index[i + j])
                     if not 0 <= k < n_words:
-                        raise ValueError(f"index[{i + j}] = {k} is outside sentence {i + j}, which has {n_words} words")
+                        raise ValueError(
+                            f"index[{i + j}] = {k} is outside sentence {i + j}, which has {n_words} words"
+                        )
                     out.append(h[:, j, 1 + k])
     return torch.stack(out, dim=1) if index is not None else out
 
 
-def nearest_neighbours(model: BiLM, tok: ELMoTokenizer, sentence, index: int, pool, k: int = 5,
-                       pool_vectors=None) -> list[list[tuple[float, str]]]:
+def nearest_neighbours(
+    model: BiLM, tok: ELMoTokenizer, sentence, index: int, pool, k: int = 5, pool_vectors=None
+) -> list[list[tuple[float, str]]]:
     """For word ``index`` of ``sentence``, the ``k`` nearest word occurrences in ``pool`` in each layer.
 
     ``pool``: sentences (strings). Returns one list per layer of ``(cosine similarity, text)`` where the
@@ -290,7 +308,9 @@ def nearest_neighbours(model: BiLM, tok: ELMoTokenizer, sentence, index: int, po
     """
     words = tok.split(sentence)
     if not 0 <= index < len(words):
-        raise ValueError(f"index must be in [0, {len(words) - 1}] for a sentence of {len(words)} words, got {index}")
+        raise ValueError(
+            f"index must be in [0, {len(words) - 1}] for a sentence of {len(words)} words, got {index}"
+        )
     pool = [p if isinstance(p, str) else " ".join(p) for p in pool]
     pool_vectors = pool_vectors if pool_vectors is not None else contextual_vectors(model, tok, pool)
     where = [(s, t) for s, v in enumerate(pool_vectors) for t in range(v.shape[1])]
@@ -304,7 +324,7 @@ def nearest_neighbours(model: BiLM, tok: ELMoTokenizer, sentence, index: int, po
         for sim, m in zip(top.values.tolist(), top.indices.tolist()):
             s, t = where[m]
             w = pool[s].split()
-            row.append((sim, " ".join(w[:t] + [f"[{w[t]}]"] + w[t + 1:])))
+            row.append((sim, " ".join(w[:t] + [f"[{w[t]}]"] + w[t + 1 :])))
         out.append(row)
     return out
 
@@ -329,14 +349,18 @@ def fit_scalar_mix(layers, labels, steps: int = 300, lr: float = 0.02, seed: int
     layers = torch.as_tensor(layers).float()
     labels = torch.as_tensor(labels).long()
     if layers.dim() != 3 or layers.shape[1] != len(labels):
-        raise ValueError(f"layers must be (L, N, D) with N = len(labels) = {len(labels)}, got {tuple(layers.shape)}")
+        raise ValueError(
+            f"layers must be (L, N, D) with N = len(labels) = {len(labels)}, got {tuple(layers.shape)}"
+        )
     if len(labels) < 2:
         raise ValueError(f"labels must hold at least 2 examples, got {len(labels)}")
     g = torch.Generator().manual_seed(seed)
     mix = ScalarMix(layers.shape[0])
     mean = layers.mean(dim=1, keepdim=True)  # (L, 1, D)
     mix.register_buffer("layer_mean", mean)
-    mix.register_buffer("layer_scale", (layers - mean).pow(2).mean(dim=(1, 2), keepdim=True).sqrt() + 1e-6)  # (L, 1, 1)
+    mix.register_buffer(
+        "layer_scale", (layers - mean).pow(2).mean(dim=(1, 2), keepdim=True).sqrt() + 1e-6
+    )  # (L, 1, 1)
     clf = nn.Linear(layers.shape[-1], int(labels.max()) + 1)
     with torch.no_grad():
         clf.weight.copy_(torch.randn(clf.weight.shape, generator=g) * 0.01)
@@ -381,8 +405,19 @@ class ScratchClassifier(nn.Module):
         return self.out(h[torch.arange(len(index)), index])
 
 
-def scratch_accuracy(tok: ELMoTokenizer, train_sents, train_index, train_y, test_sents, test_index, test_y,
-                     d: int = 32, steps: int = 200, lr: float = 1e-2, seed: int = 0) -> float:
+def scratch_accuracy(
+    tok: ELMoTokenizer,
+    train_sents,
+    train_index,
+    train_y,
+    test_sents,
+    test_index,
+    test_y,
+    d: int = 32,
+    steps: int = 200,
+    lr: float = 1e-2,
+    seed: int = 0,
+) -> float:
     """Train a :class:`ScratchClassifier` on the labelled words and return its test accuracy.
 
     Sentences are word lists; ``*_index`` counts words from 0. Example: see the chapter's data-efficiency plot.

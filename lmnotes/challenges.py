@@ -5,7 +5,7 @@ Read top to bottom:
 * **training** — :func:`train_tiny_gpt` (next-token loss on whole texts) and :func:`train_answer_gpt` (loss on
   the answers only), both through the package's ``GPT`` and ``lmnotes.train.fit``;
 * **reading the model** — :func:`next_word_probs`, :func:`answer_report` (top answer, confidence, entropy),
-  :func:`greedy_answers`, :func:`token_log_probs`;
+  :func:`greedy_answers`, :func:`token_log_probs`, and for a BERT :func:`masked_word_probs`;
 * **memorisation** — :func:`secret_log_probs` (every candidate secret, by enumeration), :func:`rank_of`,
   :func:`exposure` (Carlini et al., 2019);
 * **contamination** — :func:`ngrams`, :func:`ngram_index`, :func:`contaminated` (an n-gram overlap check in the
@@ -35,7 +35,7 @@ from .recipes.gpt import instruction_batches, lm_batches, lm_stream
 from .train import fit
 
 __all__ = ["TINY_GPT", "train_tiny_gpt", "train_answer_gpt", "next_word_probs", "answer_report", "greedy_answers",
-           "token_log_probs", "secret_log_probs", "rank_of", "exposure", "ngrams", "ngram_index", "contaminated",
+           "token_log_probs", "masked_word_probs", "secret_log_probs", "rank_of", "exposure", "ngrams", "ngram_index", "contaminated",
            "auc", "min_k_score", "entropy", "calibration_bins", "expected_calibration_error", "selective_accuracy"]
 
 # Small enough that a run takes seconds on one CPU thread; the notebooks scale it up on a GPU.
@@ -73,12 +73,13 @@ def _new_model(tok, c: dict, seed: int) -> GPT:
 
 
 def train_tiny_gpt(texts: Sequence[str], seed: int = 0, vocab_texts: Sequence[str] = (), device=None,
-                   progress: bool = False, **config):
+                   progress: bool = False, eval_fn=None, eval_every: int | None = None, **config):
     """Train a small GPT on ``texts`` (each ``[BOS] text [EOS]``, random windows of the joined stream).
 
     The word tokenizer is built from ``texts`` and ``vocab_texts`` (words the model is asked about but never
     trained on). ``config`` overrides :data:`TINY_GPT`. ``seed`` decides the initial weights and the batches.
-    Returns ``(model, tokenizer, history)``, the model in eval mode.
+    ``eval_fn(model, tokenizer) -> {name: float}`` runs every ``eval_every`` steps and at the end; its values are
+    in the history as ``"eval_" + name``. Returns ``(model, tokenizer, history)``, the model in eval mode.
 
     Example: ``model, tok, history = train_tiny_gpt(["a robin can fly ."] * 100, steps=50)``
     """
@@ -91,7 +92,10 @@ def train_tiny_gpt(texts: Sequence[str], seed: int = 0, vocab_texts: Sequence[st
         raise ValueError(f"the texts hold {len(stream)} tokens, too few for windows of {c['block_size']}; "
                          "give more texts or a smaller block_size")
     batches = lm_batches(stream, c["block_size"], c["batch_size"], seed=seed)
-    history = fit(model, batches, steps=c["steps"], lr=c["lr"], device=device, progress=progress, warmup=0.05)
+    if eval_fn is not None and not callable(eval_fn):
+        raise TypeError(f"eval_fn must be a function (model, tokenizer) -> dict, got {type(eval_fn).__name__}")
+    history = fit(model, batches, steps=c["steps"], lr=c["lr"], device=device, progress=progress, warmup=0.05,
+                  eval_fn=(lambda m: eval_fn(m, tok)) if eval_fn is not None else None, eval_every=eval_every)
     return model.eval(), tok, history
 
 
@@ -216,6 +220,33 @@ def greedy_answers(model, tok, prompts: Sequence[str], max_new_tokens: int = 16,
             row = row[:row.index(tok.eos_id)] if tok.eos_id in row else row
             answers[i] = tok.decode(row)
     return answers
+
+
+@torch.no_grad()
+def masked_word_probs(model, tok, texts: Sequence[str], contexts: Sequence[str | None] | None = None) -> torch.Tensor:
+    """(N, V): a BERT's distribution over the word at the one ``[MASK]`` of each text.
+
+    With ``contexts``, each text is the second segment of a pair, ``[CLS] context [SEP] text [SEP]``, the way BERT
+    reads two sentences of one document in pretraining (``None`` for a text read alone, ``[CLS] text [SEP]``).
+    Example: ``masked_word_probs(bert, tok, ["a robin is a [MASK] ."], ["a robin is a fish ."])``
+    """
+    texts = _check_texts("texts", texts)
+    contexts = [None] * len(texts) if contexts is None else list(contexts)
+    if len(contexts) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(contexts)} contexts; give one context (or None) per text")
+    was = model.training
+    model.eval()
+    out = []
+    for text, context in zip(texts, contexts):
+        ids, seg = tok.encode_pair(context, text) if context is not None else tok.encode_pair(text)
+        where = [i for i, t in enumerate(ids) if t == tok.mask_id]
+        if len(where) != 1 or (context is not None and tok.mask_id in tok.encode(context)):
+            raise ValueError(f"each text needs exactly one [MASK] (and its context none), got {text!r} / {context!r}")
+        x = torch.tensor([ids], device=_device(model))
+        logits = model(x, torch.tensor([seg], device=x.device)).mlm_logits[0, where[0]]  # (V,)
+        out.append(logits.float().softmax(-1).cpu())
+    model.train(was)
+    return torch.stack(out)
 
 
 @torch.no_grad()

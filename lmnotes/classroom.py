@@ -9,6 +9,7 @@ From a shell (``python -m lmnotes --help``)::
 
 In a notebook, ``lmnotes.exercises.progress()`` shows a student where they stand.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["warm", "write_student_edition", "student_notebook", "notebook_exercises", "grade", "grade_one",
-           "Submission"]
+__all__ = [
+    "warm",
+    "write_student_edition",
+    "student_notebook",
+    "notebook_exercises",
+    "grade",
+    "grade_one",
+    "Submission",
+]
 
 # A call that shows a reference solution, a question's answer or a discussion's model answer.
 SOLUTION_CALL = re.compile(r"\bsolution\(")
@@ -35,6 +43,7 @@ SOLUTION_TAGS = {"solution", "remove-student"}
 
 
 # --- Warming the model cache ----------------------------------------------------------------------
+
 
 def warm(names: list[str] | None = None, out=print) -> list[dict]:
     """Train (or load) every model of the zoo, so that no notebook waits for one in class.
@@ -48,8 +57,9 @@ def warm(names: list[str] | None = None, out=print) -> list[dict]:
     todo = names or zoo.available()
     unknown = sorted(set(todo) - set(zoo.available()))
     if unknown:
-        raise ValueError(f"no model called {', '.join(unknown)} in the zoo; the models are: "
-                         f"{', '.join(zoo.available())}")
+        raise ValueError(
+            f"no model called {', '.join(unknown)} in the zoo; the models are: {', '.join(zoo.available())}"
+        )
     out(f"model cache: {cache}  (set LMNOTES_CACHE to put it elsewhere)")
     rows = []
     total = time.perf_counter()
@@ -63,9 +73,18 @@ def warm(names: list[str] | None = None, out=print) -> list[dict]:
         mine = sorted((p for p in after if p.name.startswith(f"{name}-")), key=lambda p: after[p])
         where = (new or mine or [cache])[-1]
         trained = bool(new)
-        rows.append({"name": name, "seconds": round(seconds, 1), "cpu_seconds": round(cpu, 1), "trained": trained,
-                     "path": str(where)})
-        out(f"{name:<16} {'trained' if trained else 'loaded ':<8} {seconds:7.1f} s (processor {cpu:6.1f} s)  {where}")
+        rows.append(
+            {
+                "name": name,
+                "seconds": round(seconds, 1),
+                "cpu_seconds": round(cpu, 1),
+                "trained": trained,
+                "path": str(where),
+            }
+        )
+        out(
+            f"{name:<16} {'trained' if trained else 'loaded ':<8} {seconds:7.1f} s (processor {cpu:6.1f} s)  {where}"
+        )
     out(f"{len(rows)} models ready in {time.perf_counter() - total:.0f} s")
     return rows
 
@@ -77,6 +96,7 @@ def _cpu_seconds() -> float:
 
 
 # --- The student edition --------------------------------------------------------------------------
+
 
 def _source(cell) -> str:
     src = cell.get("source", "")
@@ -121,7 +141,10 @@ def student_notebook(nb: dict, source: str = "") -> dict:
         cells.append(cell)
     out["cells"] = cells
     out.setdefault("metadata", {})["lmnotes"] = {
-        "edition": "student", "source": source, "exercises": notebook_exercises(nb)}
+        "edition": "student",
+        "source": source,
+        "exercises": notebook_exercises(nb),
+    }
     return out
 
 
@@ -132,12 +155,17 @@ def write_student_edition(paths: list[Path], out_dir: Path, root: Path | None = 
     notebooks = []
     for p in map(Path, paths):
         if p.is_dir():
-            notebooks += sorted(q for q in p.rglob("*.ipynb")
-                                if not any(part.startswith((".", "_")) for part in q.relative_to(p).parts))
+            notebooks += sorted(
+                q
+                for q in p.rglob("*.ipynb")
+                if not any(part.startswith((".", "_")) for part in q.relative_to(p).parts)
+            )
         elif p.suffix == ".ipynb":
             notebooks.append(p)
         else:
-            raise ValueError(f"{p} is neither a notebook nor a folder; give notebooks (.ipynb) or folders of them")
+            raise ValueError(
+                f"{p} is neither a notebook nor a folder; give notebooks (.ipynb) or folders of them"
+            )
     if not notebooks:
         raise ValueError(f"no notebooks under {', '.join(map(str, paths))}")
     root = Path(root) if root else Path(os.path.commonpath([str(p.resolve().parent) for p in notebooks]))
@@ -147,8 +175,10 @@ def write_student_edition(paths: list[Path], out_dir: Path, root: Path | None = 
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
         target = Path(out_dir) / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(student_notebook(nb, rel.as_posix()), indent=1, ensure_ascii=False) + "\n",
-                          encoding="utf-8")
+        target.write_text(
+            json.dumps(student_notebook(nb, rel.as_posix()), indent=1, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
         written.append(target)
     return written
 
@@ -175,9 +205,17 @@ class Submission:
     seconds: float = 0.0
 
     def rows(self) -> list[dict]:
-        rows = [{"student file": self.file, "exercise": "(notebook)", "status": self.outcome,
-                 "message": self.message}]
-        rows += [{"student file": self.file, "exercise": n, "status": s, "message": m} for n, s, m in self.results]
+        rows = [
+            {
+                "student file": self.file,
+                "exercise": "(notebook)",
+                "status": self.outcome,
+                "message": self.message,
+            }
+        ]
+        rows += [
+            {"student file": self.file, "exercise": n, "status": s, "message": m} for n, s, m in self.results
+        ]
         return rows
 
 
@@ -193,12 +231,20 @@ def _run_submission(path: Path, names: list[str], cell_timeout: float, check_lim
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    nb.cells.append(nbformat.v4.new_code_cell(GRADE_CELL.format(mark=MARK, names=names, check_limit=check_limit)))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(GRADE_CELL.format(mark=MARK, names=names, check_limit=check_limit))
+    )
     pristine = copy.deepcopy(nb)
-    for attempt in range(2):
+    for _attempt in range(2):
         nb = copy.deepcopy(pristine)
-        client = NotebookClient(nb, timeout=cell_timeout, allow_errors=True, interrupt_on_timeout=True,
-                                kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(
+            nb,
+            timeout=cell_timeout,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        )
         outcome, message = "ran", "ran to the end"
         try:
             client.execute()
@@ -216,13 +262,19 @@ def _run_submission(path: Path, names: list[str], cell_timeout: float, check_lim
         for o in cell.get("outputs", []):
             if o.get("output_type") == "error":
                 timed_out = o.get("ename") == "KeyboardInterrupt"
-                errors.append(f"cell {i}: " + (f"stopped after {cell_timeout:g} s (an endless loop?)" if timed_out
-                                               else f"{o.get('ename')}: {o.get('evalue')}"))
+                errors.append(
+                    f"cell {i}: "
+                    + (
+                        f"stopped after {cell_timeout:g} s (an endless loop?)"
+                        if timed_out
+                        else f"{o.get('ename')}: {o.get('evalue')}"
+                    )
+                )
     for o in nb.cells[-1].get("outputs", []):
         if o.get("output_type") == "stream":
             for line in o.get("text", "").splitlines():
                 if line.startswith(MARK):
-                    results = json.loads(line[len(MARK):])
+                    results = json.loads(line[len(MARK) :])
     if outcome == "ran" and errors:
         outcome = "timed out" if any("stopped after" in e for e in errors) else "cell errors"
         message = "; ".join(errors)
@@ -232,8 +284,14 @@ def _run_submission(path: Path, names: list[str], cell_timeout: float, check_lim
     return {"outcome": outcome, "message": message, "results": results}
 
 
-def grade_one(path: Path, names: list[str] | None = None, timeout: float = 900, cell_timeout: float | None = None,
-              check_limit: float = 30, label: str | None = None) -> Submission:
+def grade_one(
+    path: Path,
+    names: list[str] | None = None,
+    timeout: float = 900,
+    cell_timeout: float | None = None,
+    check_limit: float = 30,
+    label: str | None = None,
+) -> Submission:
     """Grade one notebook in its own process and kernel, within ``timeout`` seconds in all.
 
     A cell that runs longer than ``cell_timeout`` is interrupted and the rest still runs; a
@@ -251,10 +309,20 @@ def grade_one(path: Path, names: list[str] | None = None, timeout: float = 900, 
     start = time.perf_counter()
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         report = Path(f.name)
-    cmd = [sys.executable, "-m", "lmnotes.classroom", "_run", str(path.resolve()), str(report),
-           json.dumps(names), str(cell_timeout), str(check_limit)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)  # its own process group: the kernel goes with it
+    cmd = [
+        sys.executable,
+        "-m",
+        "lmnotes.classroom",
+        "_run",
+        str(path.resolve()),
+        str(report),
+        json.dumps(names),
+        str(cell_timeout),
+        str(check_limit),
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )  # its own process group: the kernel goes with it
     try:
         log, _ = proc.communicate(timeout=timeout)
         found = json.loads(report.read_text()) if report.stat().st_size else None
@@ -276,16 +344,24 @@ def grade_one(path: Path, names: list[str] | None = None, timeout: float = 900, 
             if name in results:
                 sub.results.append((name, *results[name]))
             else:
-                sub.results.append((name, "not graded", f"the notebook stopped before it could be graded: "
-                                                        f"{sub.message}"))
+                sub.results.append(
+                    (name, "not graded", f"the notebook stopped before it could be graded: {sub.message}")
+                )
     if not sub.results:
         sub.results = [(name, "not graded", sub.message) for name in names]
     sub.seconds = seconds
     return sub
 
 
-def grade(folder: Path, csv_path: Path | None = None, timeout: float = 900, cell_timeout: float | None = None,
-          jobs: int = 1, exercises: list[str] | None = None, out=print) -> list[Submission]:
+def grade(
+    folder: Path,
+    csv_path: Path | None = None,
+    timeout: float = 900,
+    cell_timeout: float | None = None,
+    jobs: int = 1,
+    exercises: list[str] | None = None,
+    out=print,
+) -> list[Submission]:
     """Grade every notebook in ``folder`` (each in its own kernel), write a CSV with one row per
     student file and exercise (``student file, exercise, status, message``), print a summary.
     """
@@ -320,8 +396,10 @@ def summary(subs: list[Submission]) -> str:
     lines = ["", f"{'student file':<{width}}  correct  notebook"]
     for s in subs:
         done = sum(st == "correct" for _, st, _ in s.results)
-        lines.append(f"{s.file:<{width}}  {done:>3}/{len(s.results):<3}  {s.outcome}"
-                     + ("" if s.outcome == "ran" else f": {s.message[:100]}"))
+        lines.append(
+            f"{s.file:<{width}}  {done:>3}/{len(s.results):<3}  {s.outcome}"
+            + ("" if s.outcome == "ran" else f": {s.message[:100]}")
+        )
     per: dict[str, dict[str, int]] = {}
     for s in subs:
         for name, st, _ in s.results:
@@ -337,6 +415,7 @@ def summary(subs: list[Submission]) -> str:
 
 # --- Command line ---------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["_run"]:  # the child process of grade_one
@@ -344,29 +423,44 @@ def main(argv: list[str] | None = None) -> int:
         result = _run_submission(Path(path), json.loads(names), float(cell_timeout), float(check_limit))
         Path(report).write_text(json.dumps(result))
         return 0
-    ap = argparse.ArgumentParser(prog="python -m lmnotes", description="Tools for running a class with LM Notes.")
+    ap = argparse.ArgumentParser(
+        prog="python -m lmnotes", description="Tools for running a class with LM Notes."
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     w = sub.add_parser("warm", help="train or load every model the book uses, and say where they are cached")
     w.add_argument("names", nargs="*", help="only these models (default: all)")
     s = sub.add_parser("student", help="write the student edition: notebooks without their solution cells")
-    s.add_argument("paths", nargs="+", type=Path, help="notebooks or folders of notebooks, then the output folder")
+    s.add_argument(
+        "paths", nargs="+", type=Path, help="notebooks or folders of notebooks, then the output folder"
+    )
     g = sub.add_parser("grade", help="run a folder of submitted notebooks and write grades.csv")
     g.add_argument("folder", type=Path)
-    g.add_argument("--csv", type=Path, default=None, help="where to write the CSV (default: FOLDER/grades.csv)")
+    g.add_argument(
+        "--csv", type=Path, default=None, help="where to write the CSV (default: FOLDER/grades.csv)"
+    )
     g.add_argument("--timeout", type=float, default=900, help="seconds for one notebook in all (default 900)")
-    g.add_argument("--cell-timeout", type=float, default=None,
-                   help="seconds before a cell is interrupted (default: a third of --timeout)")
+    g.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=None,
+        help="seconds before a cell is interrupted (default: a third of --timeout)",
+    )
     g.add_argument("--jobs", type=int, default=1, help="notebooks graded at the same time (default 1)")
-    g.add_argument("--exercises", default=None,
-                   help="comma-separated exercise names (default: those each notebook checks)")
+    g.add_argument(
+        "--exercises",
+        default=None,
+        help="comma-separated exercise names (default: those each notebook checks)",
+    )
     args = ap.parse_args(argv)
     try:
         if args.command == "warm":
             warm(args.names or None)
         elif args.command == "student":
             if len(args.paths) < 2:
-                ap.error("give the notebooks or folders, then the output folder: "
-                         "python -m lmnotes student book _build/student")
+                ap.error(
+                    "give the notebooks or folders, then the output folder: "
+                    "python -m lmnotes student book _build/student"
+                )
             *inputs, out_dir = args.paths
             written = write_student_edition(inputs, out_dir)
             print(f"wrote {len(written)} student notebooks to {out_dir}")

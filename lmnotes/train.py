@@ -155,8 +155,9 @@ class History:
 # ----------------------------------------------------------------------------- optimizer and schedule
 
 
-def make_optimizer(model: nn.Module, lr: float = 3e-4, weight_decay: float = 0.1,
-                   betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
+def make_optimizer(
+    model: nn.Module, lr: float = 3e-4, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.95)
+) -> torch.optim.AdamW:
     """AdamW with weight decay on every parameter with ndim >= 2 (weight matrices and
     embeddings) and none on biases and norm gains (ndim < 2): shrinking a LayerNorm gain or
     a bias toward 0 regularises nothing useful. Fused AdamW when all parameters are on CUDA.
@@ -168,22 +169,25 @@ def make_optimizer(model: nn.Module, lr: float = 3e-4, weight_decay: float = 0.1
         raise ValueError("model has no parameters that require grad; nothing to train")
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     fused = all(p.is_cuda for p in params)
     return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), fused=fused or None)
 
 
 def _warmup_steps(warmup: float, steps: int) -> int:
-    if isinstance(warmup, bool) or not isinstance(warmup, (int, float)) or not (
-            0 <= warmup < 1 or (warmup >= 1 and warmup == int(warmup) and warmup <= steps)):
-        raise ValueError(f"warmup must be a fraction of steps in [0, 1) or a whole number of steps "
-                         f"in [1, steps={steps}], got {warmup!r}")
+    if (
+        isinstance(warmup, bool)
+        or not isinstance(warmup, (int, float))
+        or not (0 <= warmup < 1 or (warmup >= 1 and warmup == int(warmup) and warmup <= steps))
+    ):
+        raise ValueError(
+            f"warmup must be a fraction of steps in [0, 1) or a whole number of steps "
+            f"in [1, steps={steps}], got {warmup!r}"
+        )
     return int(warmup * steps) if warmup < 1 else int(warmup)
 
 
-def lr_at(step: int, steps: int, lr: float = 3e-4, warmup: float = 0.1,
-          min_lr_ratio: float = 0.1) -> float:
+def lr_at(step: int, steps: int, lr: float = 3e-4, warmup: float = 0.1, min_lr_ratio: float = 0.1) -> float:
     """The learning rate for update `step` (0 .. steps-1): linear warmup then cosine decay.
 
     With w warmup steps (warmup * steps if warmup < 1, else warmup): step 0 gets lr / w,
@@ -208,8 +212,11 @@ def _to_device(batch, device: torch.device):
     if isinstance(batch, Mapping):
         return {k: _to_device(v, device) for k, v in batch.items()}
     if isinstance(batch, (list, tuple)):
-        return type(batch)(_to_device(v, device) for v in batch) if not hasattr(batch, "_fields") \
+        return (
+            type(batch)(_to_device(v, device) for v in batch)
+            if not hasattr(batch, "_fields")
             else type(batch)(*(_to_device(v, device) for v in batch))
+        )
     return batch
 
 
@@ -231,19 +238,24 @@ def _batch_stream(batches) -> Callable[[int], object]:
                     batch = next(state["it"])
                 except StopIteration:
                     if state["seen"] == 0:
-                        raise ValueError("batches is empty; pass a non-empty list, a DataLoader "
-                                         "or a get_batch(step) function") from None
-                    raise ValueError(f"batches ran out after {state['seen']} batches and cannot be "
-                                     "re-iterated (a generator?); pass a list, a DataLoader or a "
-                                     "get_batch(step) function") from None
+                        raise ValueError(
+                            "batches is empty; pass a non-empty list, a DataLoader "
+                            "or a get_batch(step) function"
+                        ) from None
+                    raise ValueError(
+                        f"batches ran out after {state['seen']} batches and cannot be "
+                        "re-iterated (a generator?); pass a list, a DataLoader or a "
+                        "get_batch(step) function"
+                    ) from None
             state["seen"] += 1
             return batch
 
         return get_batch
     if callable(batches):
         return batches
-    raise TypeError(f"batches must be an iterable of batches or a function get_batch(step), "
-                    f"got {type(batches).__name__}")
+    raise TypeError(
+        f"batches must be an iterable of batches or a function get_batch(step), got {type(batches).__name__}"
+    )
 
 
 def _default_loss(model: nn.Module, batch):
@@ -260,8 +272,10 @@ def _default_loss(model: nn.Module, batch):
     if not torch.is_tensor(out) and getattr(out, "loss", None) is not None:
         return out.loss
     if torch.is_tensor(out) and out.numel() != 1:
-        raise ValueError(f"the model returned a tensor of shape {tuple(out.shape)}, not a loss; "
-                         "pass loss_fn(model, batch) -> loss, or let the model return a loss")
+        raise ValueError(
+            f"the model returned a tensor of shape {tuple(out.shape)}, not a loss; "
+            "pass loss_fn(model, batch) -> loss, or let the model return a loss"
+        )
     return out
 
 
@@ -276,18 +290,22 @@ def _as_metrics(out) -> dict:
     elif getattr(out, "loss", None) is not None:
         metrics = {"loss": out.loss}
     else:
-        raise TypeError(f"loss_fn must return a scalar tensor or a dict with 'loss', got "
-                        f"{type(out).__name__}; without loss_fn the model must return one (or .loss)")
+        raise TypeError(
+            f"loss_fn must return a scalar tensor or a dict with 'loss', got "
+            f"{type(out).__name__}; without loss_fn the model must return one (or .loss)"
+        )
     for name, v in metrics.items():
         if torch.is_tensor(v) and v.numel() != 1:
-            raise ValueError(f"loss_fn's {name!r} must be a scalar, got shape {tuple(v.shape)}; "
-                             "reduce it (e.g. .mean()) before returning it")
+            raise ValueError(
+                f"loss_fn's {name!r} must be a scalar, got shape {tuple(v.shape)}; "
+                "reduce it (e.g. .mean()) before returning it"
+            )
         if not torch.is_tensor(v) and not isinstance(v, (int, float)):
-            raise TypeError(f"loss_fn's {name!r} must be a scalar tensor or a number, "
-                            f"got {type(v).__name__}")
+            raise TypeError(f"loss_fn's {name!r} must be a scalar tensor or a number, got {type(v).__name__}")
     if not torch.is_tensor(metrics["loss"]):
-        raise TypeError(f"the loss must be a tensor (so it can be backpropagated), "
-                        f"got {type(metrics['loss']).__name__}")
+        raise TypeError(
+            f"the loss must be a tensor (so it can be backpropagated), got {type(metrics['loss']).__name__}"
+        )
     return metrics
 
 
@@ -310,8 +328,13 @@ class AmpChoice:
         return torch.autocast(device.type, dtype=self.dtype)
 
 
-_AMP_NAMES = {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
-              "fp16": torch.float16, "half": torch.float16}
+_AMP_NAMES = {
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
+}
 
 
 def amp_choice(device, amp: bool | str | torch.dtype = True) -> AmpChoice:
@@ -337,17 +360,27 @@ def amp_choice(device, amp: bool | str | torch.dtype = True) -> AmpChoice:
         if amp not in (torch.bfloat16, torch.float16):
             raise ValueError(f"amp must be torch.bfloat16 or torch.float16, got {amp}")
         scaler = amp == torch.float16
-        return AmpChoice(amp, scaler, f"{str(amp)[6:]} autocast on {device.type} (asked for)"
-                         + (" with a gradient scaler" if scaler else ""))
+        return AmpChoice(
+            amp,
+            scaler,
+            f"{str(amp)[6:]} autocast on {device.type} (asked for)"
+            + (" with a gradient scaler" if scaler else ""),
+        )
     if amp is not True:
         raise ValueError(f"amp must be True, False, 'bfloat16' or 'float16', got {amp!r}")
     if device.type != "cuda":
         return AmpChoice(None, False, f"float32 on {device.type} (mixed precision is used on CUDA GPUs)")
     major, minor = torch.cuda.get_device_capability(device)
     if (major, minor) >= (8, 0):
-        return AmpChoice(torch.bfloat16, False, f"bfloat16 autocast (GPU compute capability {major}.{minor} >= 8.0)")
-    return AmpChoice(torch.float16, True, f"float16 autocast with a gradient scaler (GPU compute capability "
-                                          f"{major}.{minor} < 8.0 has no bfloat16 tensor cores)")
+        return AmpChoice(
+            torch.bfloat16, False, f"bfloat16 autocast (GPU compute capability {major}.{minor} >= 8.0)"
+        )
+    return AmpChoice(
+        torch.float16,
+        True,
+        f"float16 autocast with a gradient scaler (GPU compute capability "
+        f"{major}.{minor} < 8.0 has no bfloat16 tensor cores)",
+    )
 
 
 def _autocast(device: torch.device, amp=True):
@@ -401,8 +434,10 @@ def _init_distributed(device: torch.device) -> None:
         raise RuntimeError("WORLD_SIZE > 1 but this torch has no torch.distributed; run one process")
     missing = [k for k in ("RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
     if missing:
-        raise ValueError(f"WORLD_SIZE is {os.environ['WORLD_SIZE']} but {', '.join(missing)} is not set; launch "
-                         "with `torchrun --nproc_per_node=N script.py`, or unset WORLD_SIZE to train in one process")
+        raise ValueError(
+            f"WORLD_SIZE is {os.environ['WORLD_SIZE']} but {', '.join(missing)} is not set; launch "
+            "with `torchrun --nproc_per_node=N script.py`, or unset WORLD_SIZE to train in one process"
+        )
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     atexit.register(_destroy_distributed)
 
@@ -430,7 +465,9 @@ def _batch_rows(batch) -> int | None:
     """The leading dimension of the first tensor in a (nested) batch: its number of rows."""
     if torch.is_tensor(batch):
         return batch.shape[0] if batch.dim() else None
-    values = batch.values() if isinstance(batch, Mapping) else batch if isinstance(batch, (list, tuple)) else ()
+    values = (
+        batch.values() if isinstance(batch, Mapping) else batch if isinstance(batch, (list, tuple)) else ()
+    )
     for v in values:
         rows = _batch_rows(v)
         if rows is not None:
@@ -461,11 +498,15 @@ def split_batch(batch, n: int) -> list[tuple[object, int]]:
         return [(batch, _batch_rows(batch) or 1)]
     rows = _batch_rows(batch)
     if rows is None:
-        raise ValueError("cannot split a batch that holds no tensor with a batch dimension; with several "
-                         "processes or accumulate > 1 each batch must be tensors of shape (batch, ...)")
+        raise ValueError(
+            "cannot split a batch that holds no tensor with a batch dimension; with several "
+            "processes or accumulate > 1 each batch must be tensors of shape (batch, ...)"
+        )
     if rows < n:
-        raise ValueError(f"a batch of {rows} rows cannot be split into {n} parts (processes x accumulate); "
-                         f"use batches of at least {n} rows, fewer processes or a smaller accumulate")
+        raise ValueError(
+            f"a batch of {rows} rows cannot be split into {n} parts (processes x accumulate); "
+            f"use batches of at least {n} rows, fewer processes or a smaller accumulate"
+        )
     sizes = [rows // n + (i < rows % n) for i in range(n)]
     starts = list(itertools.accumulate([0] + sizes))
     return [(_slice_rows(batch, rows, starts[i], starts[i + 1]), sizes[i]) for i in range(n)]
@@ -476,8 +517,9 @@ def _uses_distributed_sampler(batches) -> bool:
 
     sampler = getattr(batches, "sampler", None)
     batch_sampler = getattr(batches, "batch_sampler", None)
-    return isinstance(sampler, DistributedSampler) or isinstance(getattr(batch_sampler, "sampler", None),
-                                                                 DistributedSampler)
+    return isinstance(sampler, DistributedSampler) or isinstance(
+        getattr(batch_sampler, "sampler", None), DistributedSampler
+    )
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -488,8 +530,21 @@ def _model_device(model: nn.Module) -> torch.device:
 # ----------------------------------------------------------------------------- the loop
 
 
-def _check_args(steps, lr, weight_decay, betas, warmup, min_lr_ratio, clip, eval_every, eval_fn,
-                log_every, checkpoint, checkpoint_every, accumulate=1):
+def _check_args(
+    steps,
+    lr,
+    weight_decay,
+    betas,
+    warmup,
+    min_lr_ratio,
+    clip,
+    eval_every,
+    eval_fn,
+    log_every,
+    checkpoint,
+    checkpoint_every,
+    accumulate=1,
+):
     def whole(name, v, lo):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise ValueError(f"{name} must be a whole number >= {lo}, got {v!r}")
@@ -518,14 +573,32 @@ def _check_args(steps, lr, weight_decay, betas, warmup, min_lr_ratio, clip, eval
             raise ValueError("checkpoint_every is set but checkpoint is None; pass checkpoint=path")
 
 
-def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: int,
-        lr: float = 3e-4, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.95),
-        warmup: float = 0.1, min_lr_ratio: float = 0.1, clip: float | None = 1.0,
-        eval_every: int | None = None, eval_fn: Callable | None = None, device=None,
-        amp: bool | str | torch.dtype = True, accumulate: int = 1, shard: bool | None = None,
-        log_every: int = 10, progress: bool = True, desc: str | None = None,
-        checkpoint: str | os.PathLike | None = None, checkpoint_every: int | None = None,
-        history: History | None = None, optimizer: torch.optim.Optimizer | None = None) -> History:
+def fit(
+    model: nn.Module,
+    batches,
+    loss_fn: Callable | None = None,
+    *,
+    steps: int,
+    lr: float = 3e-4,
+    weight_decay: float = 0.1,
+    betas: tuple[float, float] = (0.9, 0.95),
+    warmup: float = 0.1,
+    min_lr_ratio: float = 0.1,
+    clip: float | None = 1.0,
+    eval_every: int | None = None,
+    eval_fn: Callable | None = None,
+    device=None,
+    amp: bool | str | torch.dtype = True,
+    accumulate: int = 1,
+    shard: bool | None = None,
+    log_every: int = 10,
+    progress: bool = True,
+    desc: str | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+    history: History | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> History:
     """Train `model` for `steps` optimizer updates and return the `History`.
 
     batches: an iterable of batches (cycled; re-iterated when exhausted, so a DataLoader
@@ -560,8 +633,21 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
 
     Example: `h = fit(model, [(x, y)], lambda m, b: F.mse_loss(m(b[0]), b[1]), steps=200, lr=1e-2)`
     """
-    _check_args(steps, lr, weight_decay, betas, warmup, min_lr_ratio, clip, eval_every, eval_fn,
-                log_every, checkpoint, checkpoint_every, accumulate)
+    _check_args(
+        steps,
+        lr,
+        weight_decay,
+        betas,
+        warmup,
+        min_lr_ratio,
+        clip,
+        eval_every,
+        eval_fn,
+        log_every,
+        checkpoint,
+        checkpoint_every,
+        accumulate,
+    )
     from tqdm.auto import tqdm
 
     rank, world, local_rank = distributed_info()
@@ -600,8 +686,9 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
         from torch.nn.parallel import DistributedDataParallel
 
         # DDP copies process 0's weights to every process here, then averages gradients in backward.
-        ddp = DistributedDataParallel(_LossModule(model, loss_fn),
-                                      device_ids=[device] if device.type == "cuda" else None)
+        ddp = DistributedDataParallel(
+            _LossModule(model, loss_fn), device_ids=[device] if device.type == "cuda" else None
+        )
     # Each process takes its `accumulate` consecutive parts of the batch (or of its own batch).
     n_parts = accumulate * (world if shard else 1)
     first_part = rank * accumulate if shard else 0
@@ -619,15 +706,24 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
         if world > 1:  # each process saw its share of the batch: average loss_fn's values (one all-reduce)
             import torch.distributed as dist
 
-            total = torch.stack([torch.as_tensor(v, dtype=torch.float32, device=device).detach().reshape(())
-                                 for _, m, _ in pending for v in m.values()])
+            total = torch.stack(
+                [
+                    torch.as_tensor(v, dtype=torch.float32, device=device).detach().reshape(())
+                    for _, m, _ in pending
+                    for v in m.values()
+                ]
+            )
             dist.all_reduce(total)
             averaged = iter(total / world)
             for _, m, _ in pending:
                 m.update({name: next(averaged) for name in m})
         records = [(step, {**m, **own}) for step, m, own in pending]
-        tensors = [v.detach().float().reshape(()).to(device) for _, m in records for v in m.values()
-                   if torch.is_tensor(v)]
+        tensors = [
+            v.detach().float().reshape(()).to(device)
+            for _, m in records
+            for v in m.values()
+            if torch.is_tensor(v)
+        ]
         values = iter(torch.stack(tensors).tolist() if tensors else [])  # one device sync
         for step, metrics in records:
             for name, v in metrics.items():
@@ -637,7 +733,8 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
                     model.train(was_training)
                     raise ValueError(
                         f"loss became {x} at step {step}; try a lower lr (now {lr:g}), keep "
-                        f"clip on (now {clip}), and check the batches for inf/nan or labels out of range")
+                        f"clip on (now {clip}), and check the batches for inf/nan or labels out of range"
+                    )
                 history.log(step, name, x)
                 if name == "loss":
                     smoothed = x if smoothed is None else 0.9 * smoothed + 0.1 * x
@@ -654,8 +751,12 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
             raise TypeError(f"eval_fn must return a dict of floats, got {type(results).__name__}")
         for name, v in results.items():
             history.log(step, name, float(v), "eval")
-        bar.set_postfix({"loss": f"{smoothed:.4g}", **{History.key(k, "eval"): f"{float(v):.4g}"
-                                                      for k, v in results.items()}})
+        bar.set_postfix(
+            {
+                "loss": f"{smoothed:.4g}",
+                **{History.key(k, "eval"): f"{float(v):.4g}" for k, v in results.items()},
+            }
+        )
 
     def save(step):
         save_checkpoint(checkpoint, model, optimizer, step=step, extra={"history": history.to_dict()})
@@ -671,7 +772,7 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
             batch = get_batch(start + i)
             if n_parts > 1:
                 rows = _batch_rows(batch)
-                parts = split_batch(batch, n_parts)[first_part:first_part + accumulate]
+                parts = split_batch(batch, n_parts)[first_part : first_part + accumulate]
             else:
                 rows, parts = 1, [(batch, 1)]
             metrics = {}
@@ -688,8 +789,10 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
                         out = _as_metrics(ddp(part) if ddp is not None else loss_fn(model, part))
                     loss = out["loss"].reshape(())
                     if not loss.requires_grad:
-                        raise ValueError("the loss does not require grad: was it computed under "
-                                         "torch.no_grad(), detached, or from frozen parameters only?")
+                        raise ValueError(
+                            "the loss does not require grad: was it computed under "
+                            "torch.no_grad(), detached, or from frozen parameters only?"
+                        )
                     if n_parts > 1:
                         loss = loss * weight
                     (scaler.scale(loss) if scaler is not None else loss).backward()
@@ -717,8 +820,9 @@ def fit(model: nn.Module, batches, loss_fn: Callable | None = None, *, steps: in
                 flush()
                 if main:
                     run_eval(step)
-            if checkpoint is not None and ((checkpoint_every and (i + 1) % checkpoint_every == 0)
-                                           or i + 1 == steps):
+            if checkpoint is not None and (
+                (checkpoint_every and (i + 1) % checkpoint_every == 0) or i + 1 == steps
+            ):
                 flush()
                 if main:
                     save(step)
@@ -742,8 +846,13 @@ def _config_dict(model: nn.Module) -> dict | None:
     return None
 
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, step: int | None = None,
-                    extra: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: nn.Module,
+    optimizer=None,
+    step: int | None = None,
+    extra: dict | None = None,
+) -> Path:
     """Save model (and optimizer) atomically to `path`; returns the Path.
 
     The file holds {"config": asdict(model.config) or None, "model_class", "state_dict",
@@ -780,12 +889,16 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, s
 def _read(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {str(path)!r}; save one with "
-                                "lmnotes.train.save_checkpoint(path, model) or fit(..., checkpoint=path)")
+        raise FileNotFoundError(
+            f"no checkpoint at {str(path)!r}; save one with "
+            "lmnotes.train.save_checkpoint(path, model) or fit(..., checkpoint=path)"
+        )
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
-        raise ValueError(f"{str(path)!r} is not an lmnotes checkpoint (no 'state_dict'); "
-                         "it was not written by lmnotes.train.save_checkpoint")
+        raise ValueError(
+            f"{str(path)!r} is not an lmnotes checkpoint (no 'state_dict'); "
+            "it was not written by lmnotes.train.save_checkpoint"
+        )
     return ckpt
 
 
@@ -811,12 +924,16 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer=None, s
         fields = [k for k in {**saved, **ours} if saved.get(k, "<missing>") != ours.get(k, "<missing>")]
         was = ", ".join(f"{k}={saved.get(k, '<missing>')!r}" for k in fields)
         now = ", ".join(f"{k}={ours.get(k, '<missing>')!r}" for k in fields)
-        raise ValueError(f"checkpoint was saved with {was} but this model has {now}; build the model "
-                         f"with the checkpoint's config (lmnotes.train.checkpoint_config({str(path)!r}))")
+        raise ValueError(
+            f"checkpoint was saved with {was} but this model has {now}; build the model "
+            f"with the checkpoint's config (lmnotes.train.checkpoint_config({str(path)!r}))"
+        )
     m.load_state_dict(ckpt["state_dict"], strict=strict)
     if optimizer is not None:
         if ckpt["optimizer"] is None:
-            raise ValueError(f"checkpoint {str(path)!r} holds no optimizer state; "
-                             "save it with save_checkpoint(path, model, optimizer)")
+            raise ValueError(
+                f"checkpoint {str(path)!r} holds no optimizer state; "
+                "save it with save_checkpoint(path, model, optimizer)"
+            )
         optimizer.load_state_dict(ckpt["optimizer"])
     return ckpt

@@ -1,4 +1,5 @@
 """Small things every notebook needs: seeding (one seed for the whole book), picking a device, showing source code."""
+
 from __future__ import annotations
 
 import contextlib
@@ -45,8 +46,10 @@ def seed_offset() -> int:
     if not raw:
         return 0
     if not raw.isdigit():
-        raise ValueError(f"LMNOTES_SEED must be a non-negative integer (an offset added to every seed), "
-                         f"got {raw!r}; unset it or set it to, say, 1")
+        raise ValueError(
+            f"LMNOTES_SEED must be a non-negative integer (an offset added to every seed), "
+            f"got {raw!r}; unset it or set it to, say, 1"
+        )
     return int(raw)
 
 

@@ -280,3 +280,41 @@ def plot_lines(x, ys: Mapping[str, Sequence[float]], ax=None, xlabel: str | None
     if len(ys) > 1:
         ax.legend()
     return ax
+
+
+def plot_learning_curves(curves: Mapping[str, Mapping[int, Sequence[float]]], ax=None, title: str | None = None,
+                         chance: float | None = None, highlight: Sequence[str] | None = None,
+                         xlabel: str = "labelled examples", ylabel: str = "test accuracy"):
+    """Accuracy against the number of labels, one line per method: the mean over draws, and a band from the
+    lowest to the highest draw. ``curves``: ``{method: {budget: [accuracy of each draw]}}`` (as
+    ``lmnotes.transfer.learning_curve`` returns for one method). ``highlight``: methods drawn bold (others
+    thinner and dashed); ``chance``: a dotted line.
+    Example: ``plot_learning_curves({"GPT": {8: [.7, .8], 64: [.9, .9]}, "scratch": {8: [.5, .6], 64: [.8, .9]}})``
+    """
+    if not curves:
+        raise ValueError("curves is empty; pass {method: {budget: [accuracies]}}")
+    ax = _ax(ax)
+    for i, (name, curve) in enumerate(curves.items()):
+        if not curve or any(len(v) == 0 for v in curve.values()):
+            raise ValueError(f"curves[{name!r}] needs at least one accuracy at each budget")
+        x = np.array(sorted(curve), dtype=float)
+        runs = [np.asarray(curve[int(n)], dtype=float) for n in x]
+        mean = np.array([r.mean() for r in runs])
+        bold = highlight is None or name in highlight
+        color = PALETTE[i % len(PALETTE)]
+        ax.plot(x, mean, marker="o", color=color, label=str(name), linewidth=2.2 if bold else 1.2,
+                linestyle="-" if bold else "--", alpha=1.0 if bold else 0.7, markersize=5 if bold else 3)
+        ax.fill_between(x, [r.min() for r in runs], [r.max() for r in runs], color=color, alpha=0.15 if bold else 0.07,
+                        linewidth=0)
+    if chance is not None:
+        ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.2, label="chance")
+    ax.set_xscale("log")
+    ticks = sorted({int(n) for c in curves.values() for n in c})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax

@@ -3,8 +3,9 @@
 """
 from __future__ import annotations
 
+from .analysis import contextual_vectors, nearest_neighbours
+from .recipes.bert import fill_mask
 from .utils import eval_mode
-
 
 # ---------------------------------------------------------------------------------------------
 # BERT: fill in the blank, and the attention viewer
@@ -16,7 +17,6 @@ def fill_mask_figure(model, tokenizer, text: str = "a robin is a [MASK] .", k: i
 
     Example: ``fill_mask_figure(model, tok, "the [MASK] can swim .")``
     """
-    from .recipes.bert import fill_mask
     from .viz import plot_bars
 
     top = fill_mask(model, tokenizer, text, k=k)[0]
@@ -32,8 +32,6 @@ def fill_mask_widget(model, tokenizer, text: str = "a robin is a [MASK] .", k: i
     """
     import ipywidgets as W
     import matplotlib.pyplot as plt
-
-    from .recipes.bert import fill_mask
 
     box = W.Text(value=text, description="sentence", layout=W.Layout(width="90%"), continuous_update=False)
     out = W.Output()
@@ -120,8 +118,6 @@ def elmo_neighbours_widget(model, tokenizer, pool, pool_vectors=None, sentence: 
     Example: ``elmo_neighbours_widget(model, tok, corpus(300)["test"]["text"])``
     """
     import ipywidgets as w
-
-    from .analysis import contextual_vectors, nearest_neighbours
 
     pool = list(pool)
     pool_vectors = pool_vectors if pool_vectors is not None else contextual_vectors(model, tokenizer, pool)
@@ -293,3 +289,78 @@ def sampling_explorer(model, tokenizer, prompt: str = "a robin", max_new_tokens:
     ui = W.VBox([box, temp, k, p, out])
     display(ui)
     return ui
+
+
+# ---------------------------------------------------------------------------------------------
+# Representation learning: frozen features against training from scratch, by task and label budget
+# ---------------------------------------------------------------------------------------------
+
+
+def transfer_figure(curves: dict, task: str, encoder: str, budget: int, baselines=("scratch", "bag of words"),
+                    ax=None):
+    """The learning curves of one task: ``encoder``'s frozen features against the ``baselines``, with the
+    accuracies at ``budget`` labels in the title (the static view of :func:`transfer_explorer`).
+
+    ``curves``: ``{task: {method: {budget: [accuracy of each draw]}}}``, as the chapter's notebook measures.
+    Example: ``transfer_figure(curves, "taxonomy", "gpt-world", 6)``
+    """
+    from .viz import plot_learning_curves
+
+    if task not in curves:
+        raise ValueError(f"unknown task {task!r}; the curves have {list(curves)}")
+    methods = curves[task]
+    if encoder not in methods:
+        raise ValueError(f"no curve for {encoder!r} on {task!r}; choose from {list(methods)}")
+    if budget not in methods[encoder]:
+        raise ValueError(f"{budget} labels was not measured for {task!r}; choose from {sorted(methods[encoder])}")
+    shown = {encoder: methods[encoder], **{b: methods[b] for b in baselines if b in methods and b != encoder}}
+    ax = plot_learning_curves(shown, ax=ax, highlight=[encoder])
+    ax.axvline(budget, color="0.5", linestyle="--", linewidth=1)
+    at = ", ".join(f"{name} {sum(c[budget]) / len(c[budget]):.2f}" for name, c in shown.items())
+    ax.set_title(f"{task}, {budget} labels: {at}", fontsize=10)
+    ax.set_ylim(0, 1.05)
+    return ax
+
+
+def transfer_explorer(curves: dict, task: str | None = None, encoder: str | None = None, budget: int | None = None,
+                      baselines=("scratch", "bag of words")):
+    """Pick a task, an encoder and a label budget: the accuracy of a linear probe on the encoder's frozen
+    features against the baselines trained on the same labels (a running kernel redraws the figure).
+
+    Example: ``transfer_explorer(curves)`` with ``curves = {task: {method: {budget: [accuracies]}}}``
+    """
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    tasks = list(curves)
+    task = task or tasks[0]
+    encoders = lambda t: [m for m in curves[t] if m not in baselines]  # noqa: E731
+    budgets = lambda t, e: sorted(curves[t][e])  # noqa: E731
+    encoder = encoder or encoders(task)[0]
+    budget = budget or budgets(task, encoder)[0]
+    w_task = W.Dropdown(options=tasks, value=task, description="task")
+    w_enc = W.Dropdown(options=encoders(task), value=encoder, description="encoder")
+    w_budget = W.SelectionSlider(options=budgets(task, encoder), value=budget, description="labels")
+    out = W.Output()
+
+    def redraw(*_):
+        with out:
+            out.clear_output(wait=True)
+            fig, ax = plt.subplots(figsize=(7, 4))
+            transfer_figure(curves, w_task.value, w_enc.value, w_budget.value, baselines, ax=ax)
+            plt.show()
+
+    def new_task(*_):
+        enc = w_enc.value if w_enc.value in encoders(w_task.value) else encoders(w_task.value)[0]
+        w_enc.options = encoders(w_task.value)
+        w_enc.value = enc
+        opts = budgets(w_task.value, enc)
+        w_budget.options = opts
+        w_budget.value = min(opts, key=lambda n: abs(n - w_budget.value)) if w_budget.value else opts[0]
+        redraw()
+
+    w_task.observe(new_task, names="value")
+    w_enc.observe(redraw, names="value")
+    w_budget.observe(redraw, names="value")
+    redraw()
+    return W.VBox([W.HBox([w_task, w_enc]), w_budget, out])

@@ -32,6 +32,7 @@ Example::
     wv.nearest("robin", k=3)
     taxonomy_agreement(wv, k=3)
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -42,9 +43,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["WordVectors", "build_vocab", "cooccurrence_matrix", "ppmi", "svd_vectors", "ppmi_svd",
-           "skipgram_pairs", "noise_distribution", "negative_sampling_loss", "SkipGram", "train_skipgram",
-           "neighbour_agreement", "taxonomy_agreement", "sense_agreement", "window_average"]
+__all__ = [
+    "WordVectors",
+    "build_vocab",
+    "cooccurrence_matrix",
+    "ppmi",
+    "svd_vectors",
+    "ppmi_svd",
+    "skipgram_pairs",
+    "noise_distribution",
+    "negative_sampling_loss",
+    "SkipGram",
+    "train_skipgram",
+    "neighbour_agreement",
+    "taxonomy_agreement",
+    "sense_agreement",
+    "window_average",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -55,7 +70,9 @@ __all__ = ["WordVectors", "build_vocab", "cooccurrence_matrix", "ppmi", "svd_vec
 def _as_word_lists(sentences, name: str = "sentences") -> list[list[str]]:
     """Sentences as lists of words: a string is split on white space, a list of words is kept."""
     if isinstance(sentences, str):
-        raise TypeError(f"{name} must be a list of sentences, got one string; wrap it in a list: [{sentences!r}]")
+        raise TypeError(
+            f"{name} must be a list of sentences, got one string; wrap it in a list: [{sentences!r}]"
+        )
     out = []
     for i, s in enumerate(sentences):
         if isinstance(s, str):
@@ -77,14 +94,18 @@ class WordVectors:
 
     words: list[str]
     vectors: torch.Tensor
-    history: list[float] = field(default_factory=list, repr=False)  # training losses, where there was training
+    history: list[float] = field(
+        default_factory=list, repr=False
+    )  # training losses, where there was training
 
     def __post_init__(self):
         self.words = list(self.words)
         self.vectors = torch.as_tensor(self.vectors).detach().float()
         if self.vectors.dim() != 2 or self.vectors.shape[0] != len(self.words):
-            raise ValueError(f"vectors must have shape (len(words), D) = ({len(self.words)}, D), "
-                             f"got {tuple(self.vectors.shape)}")
+            raise ValueError(
+                f"vectors must have shape (len(words), D) = ({len(self.words)}, D), "
+                f"got {tuple(self.vectors.shape)}"
+            )
         if len(set(self.words)) != len(self.words):
             raise ValueError("words must be distinct: each word form has one vector")
         self._index = {w: i for i, w in enumerate(self.words)}
@@ -97,8 +118,10 @@ class WordVectors:
 
     def index(self, word: str) -> int:
         if word not in self._index:
-            raise KeyError(f"{word!r} is not in the vocabulary ({len(self.words)} words, e.g. "
-                           f"{', '.join(self.words[:5])}); vectors exist only for words seen in training")
+            raise KeyError(
+                f"{word!r} is not in the vocabulary ({len(self.words)} words, e.g. "
+                f"{', '.join(self.words[:5])}); vectors exist only for words seen in training"
+            )
         return self._index[word]
 
     def __getitem__(self, word: str) -> torch.Tensor:
@@ -146,7 +169,9 @@ def build_vocab(sentences, min_count: int = 1) -> tuple[list[str], list[int]]:
 
 def _check_window(window):
     if not isinstance(window, int) or isinstance(window, bool) or window < 1:
-        raise ValueError(f"window must be an int >= 1 (how many words on each side count as company), got {window!r}")
+        raise ValueError(
+            f"window must be an int >= 1 (how many words on each side count as company), got {window!r}"
+        )
 
 
 def _ids(sentences, index: dict[str, int]) -> torch.Tensor:
@@ -154,7 +179,7 @@ def _ids(sentences, index: dict[str, int]) -> torch.Tensor:
     T = max(len(s) for s in sentences)
     ids = torch.full((len(sentences), T), -1, dtype=torch.long)
     for n, s in enumerate(sentences):
-        ids[n, :len(s)] = torch.tensor([index.get(w, -1) for w in s], dtype=torch.long)
+        ids[n, : len(s)] = torch.tensor([index.get(w, -1) for w in s], dtype=torch.long)
     return ids
 
 
@@ -174,8 +199,9 @@ def _window_pairs(ids: torch.Tensor, window: int) -> tuple[torch.Tensor, torch.T
 # ---------------------------------------------------------------------------------------------
 
 
-def cooccurrence_matrix(sentences, window: int = 2, min_count: int = 1,
-                        vocab: Sequence[str] | None = None) -> tuple[torch.Tensor, list[str]]:
+def cooccurrence_matrix(
+    sentences, window: int = 2, min_count: int = 1, vocab: Sequence[str] | None = None
+) -> tuple[torch.Tensor, list[str]]:
     """Count how often each word has each other word within ``window`` positions: ``(counts (V, V), words)``.
 
     ``counts[i, j]`` is the number of times ``words[j]`` occurs within ``window`` words of ``words[i]``
@@ -211,7 +237,9 @@ def ppmi(counts, alpha: float = 1.0) -> torch.Tensor:
     if (C < 0).any() or not torch.isfinite(C).all():
         raise ValueError("counts must be finite and non-negative (they are how often two words co-occur)")
     if C.sum() == 0:
-        raise ValueError("counts are all zero: no word co-occurs with any other; use more text or a wider window")
+        raise ValueError(
+            "counts are all zero: no word co-occurs with any other; use more text or a wider window"
+        )
     if not 0 < alpha <= 1:
         raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
     N = C.sum()
@@ -234,7 +262,9 @@ def svd_vectors(matrix, dim: int, power: float = 0.5) -> torch.Tensor:
     if M.dim() != 2:
         raise ValueError(f"matrix must be 2-D, got shape {tuple(M.shape)}")
     if not isinstance(dim, int) or not 1 <= dim <= min(M.shape):
-        raise ValueError(f"dim must be an int in [1, {min(M.shape)}] for a {tuple(M.shape)} matrix, got {dim!r}")
+        raise ValueError(
+            f"dim must be an int in [1, {min(M.shape)}] for a {tuple(M.shape)} matrix, got {dim!r}"
+        )
     U, S, Vh = torch.linalg.svd(M, full_matrices=False)  # S descending
     U = U[:, :dim]
     # Fix each direction's sign (largest loading positive) so that runs agree.
@@ -242,8 +272,9 @@ def svd_vectors(matrix, dim: int, power: float = 0.5) -> torch.Tensor:
     return (U * signs * S[:dim] ** power).float()
 
 
-def ppmi_svd(sentences, dim: int = 32, window: int = 2, min_count: int = 1, alpha: float = 0.75,
-             power: float = 0.5) -> WordVectors:
+def ppmi_svd(
+    sentences, dim: int = 32, window: int = 2, min_count: int = 1, alpha: float = 0.75, power: float = 0.5
+) -> WordVectors:
     """Count-based word vectors: co-occurrence counts -> PPMI -> truncated SVD.
 
     Example: ``wv = ppmi_svd(corpus(5000)["train"]["words"], dim=32)``
@@ -273,11 +304,13 @@ def noise_distribution(counts, power: float = 0.75) -> torch.Tensor:
     c = torch.as_tensor(counts).double()
     if c.dim() != 1 or (c < 0).any() or c.sum() == 0:
         raise ValueError("counts must be a 1-D tensor of non-negative word counts, not all zero")
-    p = c ** power
+    p = c**power
     return (p / p.sum()).float()
 
 
-def negative_sampling_loss(v_center: torch.Tensor, u_context: torch.Tensor, u_negative: torch.Tensor) -> torch.Tensor:
+def negative_sampling_loss(
+    v_center: torch.Tensor, u_context: torch.Tensor, u_negative: torch.Tensor
+) -> torch.Tensor:
     """Skip-gram's negative-sampling loss, averaged over the batch.
 
     ``-log σ(u_o · v_c) - Σ_k log σ(-u_k · v_c)`` for a center word's vector ``v_c`` (B, D), the output
@@ -286,11 +319,19 @@ def negative_sampling_loss(v_center: torch.Tensor, u_context: torch.Tensor, u_ne
     Example: ``negative_sampling_loss(torch.randn(4, 8), torch.randn(4, 8), torch.randn(4, 5, 8))``
     """
     if v_center.dim() != 2 or u_context.shape != v_center.shape:
-        raise ValueError(f"v_center and u_context must both be (B, D), got {tuple(v_center.shape)} and "
-                         f"{tuple(u_context.shape)}")
-    if u_negative.dim() != 3 or u_negative.shape[0] != v_center.shape[0] or u_negative.shape[2] != v_center.shape[1]:
-        raise ValueError(f"u_negative must be (B, K, D) = ({v_center.shape[0]}, K, {v_center.shape[1]}), "
-                         f"got {tuple(u_negative.shape)}")
+        raise ValueError(
+            f"v_center and u_context must both be (B, D), got {tuple(v_center.shape)} and "
+            f"{tuple(u_context.shape)}"
+        )
+    if (
+        u_negative.dim() != 3
+        or u_negative.shape[0] != v_center.shape[0]
+        or u_negative.shape[2] != v_center.shape[1]
+    ):
+        raise ValueError(
+            f"u_negative must be (B, K, D) = ({v_center.shape[0]}, K, {v_center.shape[1]}), "
+            f"got {tuple(u_negative.shape)}"
+        )
     pos = (u_context * v_center).sum(-1)  # (B,) score of the true context word
     neg = torch.einsum("bkd,bd->bk", u_negative, v_center)  # (B, K) scores of the noise words
     return (F.softplus(-pos) + F.softplus(neg).sum(-1)).mean()
@@ -316,9 +357,19 @@ class SkipGram(nn.Module):
         return negative_sampling_loss(self.center(centers), self.context(contexts), self.context(negatives))
 
 
-def train_skipgram(sentences, dim: int = 32, window: int = 2, negatives: int = 5, epochs: int = 3,
-                   batch_size: int = 512, lr: float = 0.01, min_count: int = 1, subsample: float = 1e-3,
-                   seed: int = 0, device=None) -> WordVectors:
+def train_skipgram(
+    sentences,
+    dim: int = 32,
+    window: int = 2,
+    negatives: int = 5,
+    epochs: int = 3,
+    batch_size: int = 512,
+    lr: float = 0.01,
+    min_count: int = 1,
+    subsample: float = 1e-3,
+    seed: int = 0,
+    device=None,
+) -> WordVectors:
     """Skip-gram with negative sampling (Mikolov et al., 2013), trained with Adam on mini-batches of pairs.
 
     Each epoch: frequent words are dropped at random with probability ``1 - sqrt(subsample / f(w))``
@@ -329,8 +380,12 @@ def train_skipgram(sentences, dim: int = 32, window: int = 2, negatives: int = 5
     Example: ``wv = train_skipgram(corpus(5000)["train"]["words"], dim=32, epochs=3)``
     """
     _check_window(window)
-    for name, v, lo in (("dim", dim, 1), ("negatives", negatives, 1), ("epochs", epochs, 1),
-                        ("batch_size", batch_size, 1)):
+    for name, v, lo in (
+        ("dim", dim, 1),
+        ("negatives", negatives, 1),
+        ("epochs", epochs, 1),
+        ("batch_size", batch_size, 1),
+    ):
         if not isinstance(v, int) or isinstance(v, bool) or v < lo:
             raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
     if not subsample >= 0:
@@ -356,13 +411,15 @@ def train_skipgram(sentences, dim: int = 32, window: int = 2, negatives: int = 5
         kept[drop] = -1
         centers, contexts = _window_pairs(kept, window)
         if len(centers) == 0:
-            raise ValueError("no (word, neighbour) pairs: use longer sentences, a wider window or less subsampling")
+            raise ValueError(
+                "no (word, neighbour) pairs: use longer sentences, a wider window or less subsampling"
+            )
         order = torch.randperm(len(centers), generator=g)
         noise_ids = torch.multinomial(noise, len(centers) * negatives, replacement=True, generator=g)
         noise_ids = noise_ids.reshape(len(centers), negatives)
         total = 0.0
         for s in range(0, len(order), batch_size):
-            b = order[s:s + batch_size]
+            b = order[s : s + batch_size]
             loss = model(centers[b].to(device), contexts[b].to(device), noise_ids[b].to(device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -389,8 +446,10 @@ def neighbour_agreement(wv: WordVectors, labels: Mapping[str, str], k: int = 3) 
         raise ValueError(f"k must be an int >= 1, got {k!r}")
     known = [w for w in labels if w in wv]
     if len(known) <= k:
-        raise ValueError(f"the vectors know {len(known)} of the {len(labels)} labelled words; at least k + 1 = "
-                         f"{k + 1} are needed (train on text that mentions them, or lower k)")
+        raise ValueError(
+            f"the vectors know {len(known)} of the {len(labels)} labelled words; at least k + 1 = "
+            f"{k + 1} are needed (train on text that mentions them, or lower k)"
+        )
     X = F.normalize(wv.lookup(known), dim=-1)
     sims = (X @ X.T).fill_diagonal_(-float("inf"))  # a word is not its own neighbour
     top = sims.topk(k, dim=-1).indices  # (N, k)
@@ -435,7 +494,9 @@ def sense_agreement(vectors, senses: Sequence, groups: Sequence | None = None) -
         idx = [i for i, x in enumerate(groups) if x == grp]
         labels = [senses[i] for i in idx]
         if len(set(labels)) < 2:
-            raise ValueError(f"word {grp!r} has occurrences of only one sense ({labels[0]!r}); each word needs two")
+            raise ValueError(
+                f"word {grp!r} has occurrences of only one sense ({labels[0]!r}); each word needs two"
+            )
         # Centred on the word's mean occurrence: what all occurrences share (and most word vectors share:
         # they point in one common direction) says nothing about the sense.
         Xg = F.normalize(X[idx] - X[idx].mean(0), dim=-1)
@@ -457,14 +518,19 @@ def window_average(wv: WordVectors, sentences, index: Sequence[int], window: int
     _check_window(window)
     sentences = _as_word_lists(sentences)
     if len(index) != len(sentences):
-        raise ValueError(f"index needs one position per sentence: {len(index)} for {len(sentences)} sentences")
+        raise ValueError(
+            f"index needs one position per sentence: {len(index)} for {len(sentences)} sentences"
+        )
     out = torch.zeros(len(sentences), wv.vectors.shape[1])
     for n, (s, i) in enumerate(zip(sentences, index)):
         i = int(i)
         if not 0 <= i < len(s):
             raise ValueError(f"index[{n}] = {i} is outside sentence {n}, which has {len(s)} words")
-        near = [w for j, w in enumerate(s[max(0, i - window):i + window + 1], start=max(0, i - window))
-                if j != i and w in wv]
+        near = [
+            w
+            for j, w in enumerate(s[max(0, i - window) : i + window + 1], start=max(0, i - window))
+            if j != i and w in wv
+        ]
         if near:
             out[n] = wv.lookup(near).mean(0)
     return out

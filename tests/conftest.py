@@ -98,10 +98,14 @@ def executed_notebooks(request) -> dict[Path, lmnotes_book.Executed]:
     start = time.perf_counter()
     for path in lmnotes_book.toc_notebooks():
         results[path] = lmnotes_book.execute_notebook(
-            path, JUPYTER_CACHE, timeout=timeout, fingerprint=fingerprint, log=lambda s: _say(request, s))
+            path, JUPYTER_CACHE, timeout=timeout, fingerprint=fingerprint, log=lambda s: _say(request, s)
+        )
     ran = [r for r in results.values() if not r.cached]
-    _say(request, f"{len(results)} notebooks: {len(ran)} executed ({time.perf_counter() - start:.0f} s), "
-                  f"{len(results) - len(ran)} found in {JUPYTER_CACHE.relative_to(ROOT)}")
+    _say(
+        request,
+        f"{len(results)} notebooks: {len(ran)} executed ({time.perf_counter() - start:.0f} s), "
+        f"{len(results) - len(ran)} found in {JUPYTER_CACHE.relative_to(ROOT)}",
+    )
     return results
 
 
@@ -129,19 +133,33 @@ def book_build(tmp_path_factory, executed_notebooks, request) -> BookBuild:
     config_path = out / "_config.yml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = _jupyter_book() + [
-        "build", str(ROOT),
-        "--path-output", str(out),
-        "--config", str(config_path),
-        "--toc", str(ROOT / "_toc.yml"),
-        "--warningiserror", "--nitpick", "--keep-going",
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(out),
+        "--config",
+        str(config_path),
+        "--toc",
+        str(ROOT / "_toc.yml"),
+        "--warningiserror",
+        "--nitpick",
+        "--keep-going",
     ]
     _say(request, "building the website from the executed notebooks ...")
     start = time.perf_counter()
     proc = subprocess.run(
-        cmd, cwd=ROOT, capture_output=True, text=True,
+        cmd,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning", "NO_COLOR": "1"},
     )
     seconds = time.perf_counter() - start
     _say(request, f"website built in {seconds:.0f} s")
-    return BookBuild(proc.returncode, ANSI.sub("", proc.stdout + proc.stderr), out / "_build" / "html", seconds,
-                     [p.relative_to(ROOT).as_posix() for p in failed])
+    return BookBuild(
+        proc.returncode,
+        ANSI.sub("", proc.stdout + proc.stderr),
+        out / "_build" / "html",
+        seconds,
+        [p.relative_to(ROOT).as_posix() for p in failed],
+    )

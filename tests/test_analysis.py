@@ -58,12 +58,24 @@ def test_probe_errors_name_the_problem():
 def _probing_corpus():
     from datasets import Dataset, DatasetDict
 
-    rows = {"train": [(["the", "duck", "swam"], 1, "noun"), (["they", "duck", "low"], 1, "verb"),
-                      (["a", "robin", "sang"], 1, "noun"), (["they", "swim", "far"], 1, "verb"),
-                      (["the", "bank", "fell"], 1, "noun")],
-            "test": [(["the", "duck", "ate"], 1, "noun"), (["we", "duck", "now"], 1, "verb")]}
-    return DatasetDict({s: Dataset.from_dict({"words": [r[0] for r in rs], "target_index": [r[1] for r in rs],
-                                              "label": [r[2] for r in rs]}) for s, rs in rows.items()})
+    rows = {
+        "train": [
+            (["the", "duck", "swam"], 1, "noun"),
+            (["they", "duck", "low"], 1, "verb"),
+            (["a", "robin", "sang"], 1, "noun"),
+            (["they", "swim", "far"], 1, "verb"),
+            (["the", "bank", "fell"], 1, "noun"),
+        ],
+        "test": [(["the", "duck", "ate"], 1, "noun"), (["we", "duck", "now"], 1, "verb")],
+    }
+    return DatasetDict(
+        {
+            s: Dataset.from_dict(
+                {"words": [r[0] for r in rs], "target_index": [r[1] for r in rs], "label": [r[2] for r in rs]}
+            )
+            for s, rs in rows.items()
+        }
+    )
 
 
 def test_label_ids_number_the_sorted_labels_and_the_control_task_follows_word_types():
@@ -79,7 +91,9 @@ def test_label_ids_number_the_sorted_labels_and_the_control_task_follows_word_ty
     by_word = {}
     for w, y in zip(words, c_train.tolist() + c_test.tolist()):
         assert by_word.setdefault(w, y) == y  # one label per word type, in both splits
-    assert c_train.tolist() + c_test.tolist() == control_labels(words, y_train.tolist() + y_test.tolist(), seed=3)
+    assert c_train.tolist() + c_test.tolist() == control_labels(
+        words, y_train.tolist() + y_test.tolist(), seed=3
+    )
     even = balanced(ds)
     assert sorted(even["train"]["label"]) == ["noun", "noun", "verb", "verb"] and len(even["test"]) == 2
 
@@ -92,8 +106,15 @@ def test_word_features_reads_a_hugging_face_tokenizer_too():
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "duck", "swam", "dog", "##s", "ran", "far"]
     hf_tok = transformers.BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)})  # offline: no download
     torch.manual_seed(0)
-    hf = transformers.BertModel(transformers.BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2,
-                                                        num_attention_heads=2, intermediate_size=32)).eval()
+    hf = transformers.BertModel(
+        transformers.BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=16,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=32,
+        )
+    ).eval()
     bert = Bert.from_hf(hf)
     sentences, index = [["the", "dogs", "ran"], ["the", "duck", "swam", "far"]], [2, 1]
     feats = word_features(bert, hf_tok, sentences, index)

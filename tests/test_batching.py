@@ -47,7 +47,9 @@ def test_pad_batch_errors_name_the_argument():
         pad_batch([[1]], pad_id=0, side="middle")
     with pytest.raises(ValueError, match="max_length must be an integer >= 1 or None, got 0"):
         pad_batch([[1]], pad_id=0, max_length=0)
-    with pytest.raises(ValueError, match=r"labels 'labels'\[0\] has 1 entries but sequences\[0\] has 2 tokens"):
+    with pytest.raises(
+        ValueError, match=r"labels 'labels'\[0\] has 1 entries but sequences\[0\] has 2 tokens"
+    ):
         pad_batch([[1, 2]], pad_id=0, labels=[[1]])
     with pytest.raises(TypeError, match="sequences must be a list of id lists"):
         pad_batch("the cat", pad_id=0)

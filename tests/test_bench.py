@@ -1,4 +1,5 @@
 """`python -m lmnotes.bench` runs (tiny sizes) and reports sensible numbers; speed itself is never asserted."""
+
 import math
 import subprocess
 import sys
@@ -38,8 +39,12 @@ def test_gpt_static_cache_decoding_is_an_option():
 
     results = gpt.run("cpu", quick=True, decode="static")
     names = [r.name for r in results]
-    assert "gpt greedy decoding, batch 1, static cache" in names and "gpt greedy decoding, batch 1" not in names
+    assert (
+        "gpt greedy decoding, batch 1, static cache" in names and "gpt greedy decoding, batch 1" not in names
+    )
     static = [r for r in results if "static cache" in r.name]
-    assert len(static) == 2 and all(r.ours > 0 and "tokens equal generate's: True" in r.detail for r in static)
+    assert len(static) == 2 and all(
+        r.ours > 0 and "tokens equal generate's: True" in r.detail for r in static
+    )
     with pytest.raises(ValueError, match="decode must be"):
         gpt.run("cpu", quick=True, decode="fast")

@@ -24,7 +24,7 @@ def _batch(B=4, T=12, seed=0):
     ids[:, T // 2] = SEP
     ids[:, -1] = SEP
     seg = torch.zeros_like(ids)
-    seg[:, T // 2 + 1:] = 1
+    seg[:, T // 2 + 1 :] = 1
     return ids, seg
 
 
@@ -33,8 +33,9 @@ def _batch(B=4, T=12, seed=0):
 
 def test_mask_statistics_over_many_draws():
     ids = torch.randint(7, 500, (2000, 128), generator=torch.Generator().manual_seed(0))
-    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL,
-                                 vocab_size=500, generator=torch.Generator().manual_seed(1))
+    masked, labels = mask_tokens(
+        ids, mask_id=MASK, special_ids=SPECIAL, vocab_size=500, generator=torch.Generator().manual_seed(1)
+    )
     picked = labels != IGNORE_INDEX
     n = picked.sum().item()
     assert abs(n / ids.numel() - 0.15) < 0.003
@@ -52,8 +53,14 @@ def test_mask_statistics_over_many_draws():
 def test_special_tokens_and_padding_never_masked():
     ids, _ = _batch(B=200, T=16)
     ids[:, 10:12] = PAD
-    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL,
-                                 vocab_size=60, prob=0.9, generator=torch.Generator().manual_seed(0))
+    masked, labels = mask_tokens(
+        ids,
+        mask_id=MASK,
+        special_ids=SPECIAL,
+        vocab_size=60,
+        prob=0.9,
+        generator=torch.Generator().manual_seed(0),
+    )
     special = (ids == CLS) | (ids == SEP) | (ids == PAD)
     assert (labels[special] == IGNORE_INDEX).all()
     assert torch.equal(masked[special], ids[special])
@@ -173,8 +180,14 @@ def test_mlm_head_is_tied_and_loss_is_sum_of_means():
     model = BertForPreTraining(BertConfig(**SMALL))
     assert model.mlm.token_embedding.weight is model.bert.embeddings.token.weight
     ids, seg = _batch()
-    masked, labels = mask_tokens(ids, mask_id=MASK, special_ids=SPECIAL,
-                                 vocab_size=60, prob=0.5, generator=torch.Generator().manual_seed(0))
+    masked, labels = mask_tokens(
+        ids,
+        mask_id=MASK,
+        special_ids=SPECIAL,
+        vocab_size=60,
+        prob=0.5,
+        generator=torch.Generator().manual_seed(0),
+    )
     nsp = torch.tensor([0, 1, 0, 1])
     out = model(masked, seg, mlm_labels=labels, nsp_labels=nsp)
     assert out.mlm_logits is None  # with labels only the masked positions go through the output layer
@@ -209,14 +222,23 @@ def test_tiny_pretraining_learns_and_fills_masks():
     from lmnotes.recipes.bert import pretraining_loss
     from lmnotes.train import fit
 
-    docs = [["the robin is a bird .", "the robin can fly ."], ["the cod is a fish .", "the cod can swim ."],
-            ["the cat is a mammal .", "the cat has fur ."]] * 10
+    docs = [
+        ["the robin is a bird .", "the robin can fly ."],
+        ["the cod is a fish .", "the cod can swim ."],
+        ["the cat is a mammal .", "the cat has fur ."],
+    ] * 10
     tok = BPETokenizer().train([s for d in docs for s in d], vocab_size=60)
     pairs = next_sentence_pairs(docs, tok, max_length=24, seed=0)
     torch.manual_seed(0)
     model = BertForPreTraining(BertConfig(**{**SMALL, "vocab_size": tok.vocab_size}))
-    h = fit(model, pretraining_batches(pairs, tok, 32, prob=0.3), pretraining_loss, steps=150, lr=3e-3,
-            progress=False)
+    h = fit(
+        model,
+        pretraining_batches(pairs, tok, 32, prob=0.3),
+        pretraining_loss,
+        steps=150,
+        lr=3e-3,
+        progress=False,
+    )
     assert h.last("mlm_acc") > 0.5
     top = fill_mask(model, tok, "the robin can [MASK] .", k=3)
     assert len(top) == 1 and len(top[0]) == 3 and abs(sum(p for _, p in top[0])) <= 1.0
@@ -229,9 +251,18 @@ def test_tiny_pretraining_learns_and_fills_masks():
 
 def _hf_config(**kw):
     transformers = pytest.importorskip("transformers")
-    return transformers.BertConfig(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                                   intermediate_size=64, max_position_embeddings=40, hidden_dropout_prob=0.1,
-                                   attention_probs_dropout_prob=0.1, attn_implementation="eager", **kw)
+    return transformers.BertConfig(
+        vocab_size=99,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=40,
+        hidden_dropout_prob=0.1,
+        attention_probs_dropout_prob=0.1,
+        attn_implementation="eager",
+        **kw,
+    )
 
 
 def _inputs():
@@ -308,8 +339,9 @@ def test_hf_loading_refuses_other_architectures():
         Bert.from_hf(transformers.BertModel(_hf_config(is_decoder=True)))
     with pytest.raises(ValueError, match="is_decoder"):
         BertForPreTraining.from_hf(transformers.BertForPreTraining(_hf_config(is_decoder=True)))
-    gpt2 = transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32,
-                                                                n_layer=1, n_head=2))
+    gpt2 = transformers.GPT2LMHeadModel(
+        transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32, n_layer=1, n_head=2)
+    )
     with pytest.raises(ValueError, match="BertForPreTraining.*'gpt2'"):
         BertForPreTraining.from_hf(gpt2)
     with pytest.raises(ValueError, match="BertModel.*'gpt2'"):
@@ -350,7 +382,9 @@ def test_classifier_and_tagger_heads():
     clf = BertClassifier(bert, 3)
     out = clf(ids, seg, labels=torch.tensor([0, 1, 2, 0]))
     assert out.logits.shape == (4, 3) and out.loss.dim() == 0 and 0 <= out.acc <= 1
-    assert out.last_hidden_state.shape == (4, 12, 32) and out.mlm_logits is None  # the one BertOutput contract
+    assert (
+        out.last_hidden_state.shape == (4, 12, 32) and out.mlm_logits is None
+    )  # the one BertOutput contract
     assert clf(ids, seg).loss is None and clf(ids, seg).logits.shape == (4, 3)
     tags = torch.full_like(ids, IGNORE_INDEX)
     tags[:, 1:4] = 2
@@ -359,4 +393,7 @@ def test_classifier_and_tagger_heads():
     assert out.logits.shape == (4, 12, 5) and out.loss.dim() == 0
     from lmnotes.recipes.bert import finetuning_loss
 
-    assert set(finetuning_loss(tagger, {"input_ids": ids, "segment_ids": seg, "labels": tags})) == {"loss", "acc"}
+    assert set(finetuning_loss(tagger, {"input_ids": ids, "segment_ids": seg, "labels": tags})) == {
+        "loss",
+        "acc",
+    }

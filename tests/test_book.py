@@ -8,7 +8,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from conftest import BOOK, ROOT, lmnotes_book, load_config
 
 toc_files = lmnotes_book.toc_files
@@ -32,7 +31,8 @@ def test_every_page_is_in_the_toc():
     """Only toc pages are built, so a page left out of _toc.yml would silently vanish."""
     listed = {source_of(entry) for entry in toc_files()}
     pages = [
-        p for p in sorted(BOOK.rglob("*"))
+        p
+        for p in sorted(BOOK.rglob("*"))
         if p.suffix in (".md", ".ipynb")
         and not any(part.startswith((".", "_")) for part in p.relative_to(BOOK).parts)
     ]
@@ -68,7 +68,10 @@ def test_book_builds_without_warnings(book_build):
 # (what the page must have, a pattern for its heading or directive)
 CHAPTER_PARTS = [
     ("learning objectives", re.compile(r"^##+ +Learning objectives", re.I | re.M)),
-    ("what the chapter assumes", re.compile(r"^##+ +(What (this|the) chapter assumes|Prerequisites)", re.I | re.M)),
+    (
+        "what the chapter assumes",
+        re.compile(r"^##+ +(What (this|the) chapter assumes|Prerequisites)", re.I | re.M),
+    ),
     ("the time each notebook takes", re.compile(r"^```\{notebook-times\} +\S+", re.M)),
     ("a summary", re.compile(r"^##+ +Summary", re.I | re.M)),
     ("further reading", re.compile(r"^##+ +Further reading", re.I | re.M)),
@@ -78,8 +81,11 @@ CHAPTER_PARTS = [
 
 def chapter_pages() -> list[Path]:
     """The index page of every numbered chapter in the table of contents."""
-    return [ROOT / f"{entry}.md" for entry in toc_files()
-            if re.fullmatch(r"book/\d\d-[^/]+/index", entry) and not entry.startswith("book/00-")]
+    return [
+        ROOT / f"{entry}.md"
+        for entry in toc_files()
+        if re.fullmatch(r"book/\d\d-[^/]+/index", entry) and not entry.startswith("book/00-")
+    ]
 
 
 @pytest.mark.parametrize("page", chapter_pages(), ids=lambda p: p.parent.name)
@@ -90,7 +96,8 @@ def test_chapter_page_has_what_a_teacher_plans_with(page):
         f"{page.relative_to(ROOT)} lacks {', '.join(missing)}. A chapter page opens with "
         "`## Learning objectives` and `## What this chapter assumes`, shows the notebooks' times with "
         "```{notebook-times} <folder>```, and ends with `## Summary`, `## Further reading` and "
-        "`## Exercises` holding ```{exercise-index}``` with `:chapter: <name>` (see book/02-elmo/index.md)")
+        "`## Exercises` holding ```{exercise-index}``` with `:chapter: <name>` (see book/02-elmo/index.md)"
+    )
     folder = re.search(r"^```\{notebook-times\} +(\S+)", text, re.M).group(1)
     assert folder == page.parent.name, f"{page.relative_to(ROOT)}: notebook-times names {folder!r}"
 
@@ -100,8 +107,11 @@ def test_every_notebook_has_a_measured_time():
     import json
 
     data = json.loads(lmnotes_book.TIMES.read_text()) if lmnotes_book.TIMES.is_file() else {"notebooks": {}}
-    missing = [p.relative_to(ROOT).as_posix() for p in lmnotes_book.toc_notebooks()
-               if "cpu_warm_s" not in data["notebooks"].get(p.relative_to(ROOT).as_posix(), {})]
+    missing = [
+        p.relative_to(ROOT).as_posix()
+        for p in lmnotes_book.toc_notebooks()
+        if "cpu_warm_s" not in data["notebooks"].get(p.relative_to(ROOT).as_posix(), {})
+    ]
     assert not missing, f"no measured time for {missing}: run `make times ONLY=<path>`"
 
 

@@ -20,15 +20,19 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
 from conftest import ROOT, SCREENSHOTS, lmnotes_book, load_config, repo_url
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 PAGES = lmnotes_book.toc_files()
 NOTEBOOK_PAGES = [p for p in PAGES if (ROOT / f"{p}.ipynb").is_file()]
@@ -148,7 +152,10 @@ def _check_title_and_math(visit: Visit) -> list[str]:
     if n_math:
         try:
             page.wait_for_function(
-                "n => document.querySelectorAll('article mjx-container').length >= n", arg=n_math, timeout=30_000)
+                "n => document.querySelectorAll('article mjx-container').length >= n",
+                arg=n_math,
+                timeout=30_000,
+            )
         except Exception:
             rendered = page.locator("article mjx-container").count()
             problems.append(f"{n_math} formulas, {rendered} rendered by MathJax")
@@ -178,7 +185,9 @@ def _check_outputs(visit: Visit, nb) -> list[str]:
     expected = _expected_outputs(nb)
     areas = page.locator("article div.cell_output")
     if areas.count() != expected:
-        problems.append(f"the executed notebook has {expected} cells with outputs, the page shows {areas.count()}")
+        problems.append(
+            f"the executed notebook has {expected} cells with outputs, the page shows {areas.count()}"
+        )
     # widgets: each saved view is drawn by the site's own widget renderer
     views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
     if views:
@@ -186,7 +195,10 @@ def _check_outputs(visit: Visit, nb) -> list[str]:
             page.wait_for_function(
                 """n => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
                    .filter(s => s.parentElement.querySelector('.jupyter-widgets, .widget-box, .widget-inline-hbox'))
-                   .length >= n""", arg=views, timeout=30_000)
+                   .length >= n""",
+                arg=views,
+                timeout=30_000,
+            )
         except Exception:
             problems.append(f"{views} widgets saved in the notebook, not all drawn on the page")
     empty = page.evaluate("""() => [...document.querySelectorAll('article div.cell_output')].map((e, i) => {
@@ -217,8 +229,10 @@ def _check_launch_buttons(visit: Visit, page_path: str) -> list[str]:
         problems.append(f"no Colab button to {colab}: {[h for h in hrefs if 'colab' in h]}")
     binder = [h for h in hrefs if h.startswith(config["launch_buttons"]["binderhub_url"])]
     want = f"/v2/gh/{repo}/{branch}"
-    if not any(urlparse(h).path == want and parse_qs(urlparse(h).query).get("urlpath") == [f"tree/{notebook}"]
-               for h in binder):
+    if not any(
+        urlparse(h).path == want and parse_qs(urlparse(h).query).get("urlpath") == [f"tree/{notebook}"]
+        for h in binder
+    ):
         problems.append(f"no Binder button to {want}?urlpath=tree/{notebook}: {binder}")
     if not page.locator("button.btn-launch-thebe").count():
         problems.append("no live-code (Thebe) button")
@@ -239,7 +253,9 @@ def test_page_renders_offline(browser, site, page_path, executed_notebooks):
         if page_path in NOTEBOOK_PAGES:
             run = executed_notebooks[ROOT / f"{page_path}.ipynb"]
             if run.error:
-                problems.append("the notebook failed to run, so its page has no outputs (see test_notebook_runs)")
+                problems.append(
+                    "the notebook failed to run, so its page has no outputs (see test_notebook_runs)"
+                )
             else:
                 problems += _check_outputs(visit, run.notebook)
             problems += _check_launch_buttons(visit, page_path)
@@ -263,7 +279,9 @@ def test_site_root_and_search(browser, site):
     visit = Visit(browser, f"{site}/search.html?q={SEARCH_TERM}")
     try:
         visit.page.wait_for_selector("#search-results li a", timeout=30_000)
-        found = visit.page.evaluate("() => [...document.querySelectorAll('#search-results li a')].map(a => a.href)")
+        found = visit.page.evaluate(
+            "() => [...document.querySelectorAll('#search-results li a')].map(a => a.href)"
+        )
         if not any(f"/{SEARCH_PAGE}.html" in h for h in found):
             problems.append(f"searching {SEARCH_TERM!r} does not find {SEARCH_PAGE}: {found}")
         visit.settle()
@@ -272,4 +290,3 @@ def test_site_root_and_search(browser, site):
     finally:
         visit.close()
     assert not problems, "\n- ".join(["site root and search:"] + problems)
-

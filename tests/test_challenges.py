@@ -161,6 +161,21 @@ def test_train_tiny_gpt_learns_and_is_seeded(memorised):
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
 
 
+def test_train_tiny_gpt_runs_eval_fn_with_the_tokenizer():
+    seen = []
+
+    def probe(model, tok):
+        seen.append(tok.token_to_id("miru"))
+        return {"recall": float(ch.answer_report(model, tok, ["the partner of kalo is"], ["miru"])["correct"][0])}
+
+    _, tok, history = ch.train_tiny_gpt(["the partner of kalo is miru ."] * 20, steps=20, eval_fn=probe,
+                                        eval_every=10, d_model=16, n_head=2, block_size=8)
+    assert history.steps("eval_recall") == [9, 19] or len(history["eval_recall"]) == 2
+    assert seen and all(i == tok.token_to_id("miru") for i in seen)
+    with pytest.raises(TypeError, match="eval_fn"):
+        ch.train_tiny_gpt(["a b c d e f g h i j"] * 5, steps=1, eval_fn="recall", block_size=4)
+
+
 def test_train_tiny_gpt_rejects_bad_input():
     with pytest.raises(ValueError, match="empty"):
         ch.train_tiny_gpt([])
@@ -238,3 +253,25 @@ def test_an_untrained_model_gives_a_near_uniform_distribution():
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=8, n_layer=1, n_head=1, d_model=16)).eval()
     r = ch.answer_report(model, tok, ["a b"])
     assert r["entropy"][0] == pytest.approx(math.log(tok.vocab_size), abs=0.05)
+
+
+def test_masked_word_probs_reads_a_pair_as_bert_does():
+    from lmnotes.models.bert import BertConfig, BertForPreTraining
+
+    tok = WordTokenizer().train(["a robin is a bird .", "a salmon is a fish ."])
+    torch.manual_seed(0)
+    bert = BertForPreTraining(BertConfig(vocab_size=tok.vocab_size, max_position=32, d_model=16, n_layer=1, n_head=2,
+                                         d_ff=32, dropout=0.0)).eval()
+    alone = ch.masked_word_probs(bert, tok, ["a robin is a [MASK] ."])
+    paired = ch.masked_word_probs(bert, tok, ["a robin is a [MASK] .", "a robin is a [MASK] ."],
+                                  ["a salmon is a fish .", None])
+    assert alone.shape == (1, tok.vocab_size) and torch.allclose(alone.sum(-1), torch.ones(1))
+    assert torch.allclose(paired[1], alone[0], atol=1e-6)  # None: read alone
+    ids, seg = tok.encode_pair("a salmon is a fish .", "a robin is a [MASK] .")
+    x = torch.tensor([ids])
+    want = bert(x, torch.tensor([seg])).mlm_logits[0, ids.index(tok.mask_id)].softmax(-1)
+    assert torch.allclose(paired[0], want, atol=1e-6)
+    with pytest.raises(ValueError, match="exactly one"):
+        ch.masked_word_probs(bert, tok, ["a robin is a bird ."])
+    with pytest.raises(ValueError, match="one context"):
+        ch.masked_word_probs(bert, tok, ["a [MASK] ."], ["x", "y"])

@@ -1,11 +1,12 @@
 """The challenges chapter's corpus knobs: seeded, each knob does what it says, bad input is refused."""
+
 import pytest
 
 from lmnotes.data import challenges as dc
 from lmnotes.data.world import TAXONOMY, World
 
-
 # ---------------------------------------------------------------------------------------------- names
+
 
 def test_person_names_are_distinct_seeded_and_not_world_words():
     a, b = dc.person_names(200, seed=0), dc.person_names(200, seed=0)
@@ -24,6 +25,7 @@ def test_person_names_rejects_bad_n(bad):
 
 
 # ---------------------------------------------------------------------------------------------- commands
+
 
 def test_commands_interpret_the_grammar():
     rows = {r["command"]: r["actions"] for r in dc.commands()}
@@ -62,15 +64,22 @@ def test_add_primitive_split_shows_the_primitive_alone_only():
     assert len(s["train"]) + len(s["test"]) == 10440
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"kind": "odd"}, "kind must be"), ({"primitive": "swim"}, "primitive must be"),
-    ({"train_share": 1.5}, "train_share"), ({"seed": -1}, "seed")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"kind": "odd"}, "kind must be"),
+        ({"primitive": "swim"}, "primitive must be"),
+        ({"train_share": 1.5}, "train_share"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_command_split_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         dc.command_split(**kwargs)
 
 
 # ---------------------------------------------------------------------------------------------- relations
+
 
 def test_relation_corpus_states_one_way_pairs_one_way_only():
     d = dc.relation_corpus(n_pairs=10, two_way_share=0.4, repeats=3, seed=0)
@@ -85,14 +94,17 @@ def test_relation_corpus_states_one_way_pairs_one_way_only():
     assert dc.relation_corpus(10, 0.4, 3, seed=0) == d
 
 
-@pytest.mark.parametrize("kwargs, match", [({"n_pairs": 0}, "n_pairs"), ({"two_way_share": -0.1}, "two_way_share"),
-                                           ({"repeats": 0}, "repeats")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"n_pairs": 0}, "n_pairs"), ({"two_way_share": -0.1}, "two_way_share"), ({"repeats": 0}, "repeats")],
+)
 def test_relation_corpus_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         dc.relation_corpus(**kwargs)
 
 
 # ---------------------------------------------------------------------------------------------- negation
+
 
 @pytest.mark.parametrize("share", [0.0, 0.01, 0.2])
 def test_negation_corpus_has_the_share_asked_for_and_only_true_negations(share):
@@ -117,6 +129,7 @@ def test_negation_corpus_rejects_bad_share():
 
 # ---------------------------------------------------------------------------------------------- fact frequency
 
+
 def test_fact_corpus_states_each_fact_as_often_as_asked():
     d = dc.fact_corpus(frequencies=(1, 3), per_frequency=4, n_unstated=5, mentions=2, n_filler=50, seed=0)
     texts = d["texts"]
@@ -132,15 +145,22 @@ def test_fact_corpus_states_each_fact_as_often_as_asked():
     assert dc.fact_corpus(seed=3, n_filler=10) == dc.fact_corpus(seed=3, n_filler=10)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"frequencies": ()}, "frequencies is empty"),
-                                           ({"frequencies": (0, 1)}, "each frequency"),
-                                           ({"per_frequency": 0}, "per_frequency"), ({"n_filler": -1}, "n_filler")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"frequencies": ()}, "frequencies is empty"),
+        ({"frequencies": (0, 1)}, "each frequency"),
+        ({"per_frequency": 0}, "per_frequency"),
+        ({"n_filler": -1}, "n_filler"),
+    ],
+)
 def test_fact_corpus_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         dc.fact_corpus(**kwargs)
 
 
 # ---------------------------------------------------------------------------------------------- canaries
+
 
 def test_canary_corpus_inserts_each_canary_r_times():
     d = dc.canary_corpus(repeats=(1, 4), per_repeat=3, n_unseen=2, n_digits=4, n_filler=30, seed=0)
@@ -157,8 +177,14 @@ def test_canary_corpus_inserts_each_canary_r_times():
     assert len(d["texts"]) == 30 + 3 + 12
 
 
-@pytest.mark.parametrize("kwargs, match", [({"repeats": (0,)}, "repeat count"), ({"n_digits": 9}, "n_digits"),
-                                           ({"repeats": (), "n_unseen": 0}, "no canaries")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"repeats": (0,)}, "repeat count"),
+        ({"n_digits": 9}, "n_digits"),
+        ({"repeats": (), "n_unseen": 0}, "no canaries"),
+    ],
+)
 def test_canary_corpus_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         dc.canary_corpus(**kwargs)
@@ -166,9 +192,12 @@ def test_canary_corpus_rejects_bad_input(kwargs, match):
 
 # ---------------------------------------------------------------------------------------------- benchmark
 
+
 @pytest.mark.parametrize("repeats", [1, 4, (1, 4)])
 def test_benchmark_corpus_leaks_the_share_asked_for(repeats):
-    d = dc.benchmark_corpus(n_items=40, leak_share=0.5, leak_repeats=repeats, n_practice=10, n_filler=20, seed=0)
+    d = dc.benchmark_corpus(
+        n_items=40, leak_share=0.5, leak_repeats=repeats, n_practice=10, n_filler=20, seed=0
+    )
     items, texts = d["items"], d["texts"]
     counts = [repeats] if isinstance(repeats, int) else list(repeats)
     assert sum(i["leaked"] for i in items) == 20
@@ -185,8 +214,15 @@ def test_benchmark_corpus_leaks_the_share_asked_for(repeats):
     assert len(practice) == 10
 
 
-@pytest.mark.parametrize("kwargs, match", [({"leak_share": 2}, "leak_share"), ({"leak_repeats": 0}, "leak_repeats"), ({"leak_repeats": ()}, "empty"),
-                                           ({"n_items": 0}, "n_items")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"leak_share": 2}, "leak_share"),
+        ({"leak_repeats": 0}, "leak_repeats"),
+        ({"leak_repeats": ()}, "empty"),
+        ({"n_items": 0}, "n_items"),
+    ],
+)
 def test_benchmark_corpus_rejects_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
         dc.benchmark_corpus(**kwargs)

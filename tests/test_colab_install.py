@@ -21,7 +21,6 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-
 from conftest import BOOK, ROOT, repo_url
 
 NOTEBOOK = BOOK / "00-the-world" / "the-world.ipynb"
@@ -38,7 +37,9 @@ print("LMNOTES-PROBE " + json.dumps({
 
 def _run(cmd, **kw):
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc
 
 
@@ -78,29 +79,45 @@ def test_a_notebook_runs_where_colab_runs_it(tmp_path):
     nbformat.write(nb, path)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
-    env.update(PATH=f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}", LMNOTES_CACHE=str(tmp_path / "cache"),
-               JUPYTER_PATH=str(env_dir / "share" / "jupyter"))
+    env.update(
+        PATH=f"{env_dir / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        LMNOTES_CACHE=str(tmp_path / "cache"),
+        JUPYTER_PATH=str(env_dir / "share" / "jupyter"),
+    )
     code = (
         "import sys, nbformat\n"
         "from nbclient import NotebookClient\n"
         f"nb = nbformat.read({str(path)!r}, as_version=4)\n"
-        f"NotebookClient(nb, timeout=900, kernel_name='python3', resources={{'metadata': {{'path': {str(work)!r}}}}}).execute()\n"
+        f"NotebookClient(nb, timeout=900, kernel_name='python3', resources={{'metadata': {{'path': {str(work)!r}}}}}).execute()\n"  # noqa: E501
         f"nbformat.write(nb, {str(path)!r})\n"
     )
     _run([python, "-c", code], cwd=work, env=env, timeout=1800)
 
     ran = nbformat.read(path, as_version=4)
-    probe = [line for o in ran.cells[-1].outputs for line in o.get("text", "").splitlines()
-             if line.startswith("LMNOTES-PROBE ")]
+    probe = [
+        line
+        for o in ran.cells[-1].outputs
+        for line in o.get("text", "").splitlines()
+        if line.startswith("LMNOTES-PROBE ")
+    ]
     assert probe, f"the notebook did not reach its last cell: {ran.cells[-1].outputs}"
-    found = json.loads(probe[0][len("LMNOTES-PROBE "):])
-    assert Path(found["prefix"]).resolve() == env_dir.resolve(), f"the kernel ran {found['prefix']}, not the fresh Python"
+    found = json.loads(probe[0][len("LMNOTES-PROBE ") :])
+    assert Path(found["prefix"]).resolve() == env_dir.resolve(), (
+        f"the kernel ran {found['prefix']}, not the fresh Python"
+    )
     assert "site-packages" in found["file"] and str(ROOT) not in found["file"], found["file"]
     # every file of the package made it into the install (modules and data alike)
-    package = {p.relative_to(ROOT / "lmnotes").as_posix() for p in (ROOT / "lmnotes").rglob("*")
-               if p.is_file() and "__pycache__" not in p.parts and p.relative_to(ROOT).as_posix() in _checkout_files()}
+    package = {
+        p.relative_to(ROOT / "lmnotes").as_posix()
+        for p in (ROOT / "lmnotes").rglob("*")
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and p.relative_to(ROOT).as_posix() in _checkout_files()
+    }
     missing = sorted(package - set(found["files"]))
-    assert not missing, f"files of lmnotes/ missing from the installed package (add them as package data): {missing}"
+    assert not missing, (
+        f"files of lmnotes/ missing from the installed package (add them as package data): {missing}"
+    )
     print(f"ran {NOTEBOOK.name} in a fresh Python ({sys.version.split()[0]}), lmnotes from {found['file']}")
 
 
@@ -110,7 +127,9 @@ def test_binder_installs_a_cpu_build_of_torch_then_the_package():
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip
     assert any(req.split(">")[0].split("=")[0].strip() == "torch" for req in pip)
-    assert not any(req.lstrip("-e ").startswith(".") for req in pip), "environment.yml cannot install the checkout"
+    assert not any(req.lstrip("-e ").startswith(".") for req in pip), (
+        "environment.yml cannot install the checkout"
+    )
     post = ROOT / "postBuild"
     assert post.is_file() and os.access(post, os.X_OK), "postBuild must exist and be executable"
     assert "pip install" in post.read_text() and " -e ." in post.read_text()

@@ -1,4 +1,5 @@
 """lmnotes.setup, show_source and the exercise framework (the model zoo: tests/test_zoo.py)."""
+
 import random
 
 import numpy as np

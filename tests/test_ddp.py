@@ -1,6 +1,7 @@
 """`fit` under torchrun: two CPU processes (gloo) train to the same weights as one process on the
 same batches, the all-reduce runs once per update whatever `accumulate` is, and only process 0
 prints, evaluates and saves. Also: gradient accumulation in one process, and batch splitting."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,7 @@ STEPS = 3
 # The script torchrun runs in each process. It builds the model with a seed that differs per
 # process (DDP must copy process 0's weights to the others), counts DDP's gradient all-reduces
 # with a communication hook, and records what each process printed, saved and evaluated.
-WORKER = textwrap.dedent('''
+WORKER = textwrap.dedent("""
     import os, sys
     import torch
     import lmnotes.train as train
@@ -56,9 +57,9 @@ WORKER = textwrap.dedent('''
     torch.save({"state": model.state_dict(), "loss": h["loss"], "eval": "eval_x" in h,
                 "allreduces": len(allreduces), "saves": saves, "evals": evals},
                os.path.join(out, f"result{rank}.pt"))
-''')
+""")
 
-PROBLEM = textwrap.dedent('''
+PROBLEM = textwrap.dedent("""
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -81,7 +82,7 @@ PROBLEM = textwrap.dedent('''
         x, y = batch
         logits = model(x)
         return {"loss": F.cross_entropy(logits, y), "acc": (logits.argmax(-1) == y).float().mean()}
-''')
+""")
 
 
 def _problem() -> dict:
@@ -105,11 +106,22 @@ def test_two_processes_match_one_and_only_rank_0_writes(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
         env.pop(k, None)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(tmp_path / "worker.py"), str(tmp_path), str(STEPS), str(accumulate)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(tmp_path / "worker.py"),
+        str(tmp_path),
+        str(STEPS),
+        str(accumulate),
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
-    outputs = {r: (tmp_path / f"output{r}.txt").read_text() if (tmp_path / f"output{r}.txt").exists() else ""
-               for r in (0, 1)}
+    outputs = {
+        r: (tmp_path / f"output{r}.txt").read_text() if (tmp_path / f"output{r}.txt").exists() else ""
+        for r in (0, 1)
+    }
     assert run.returncode == 0, run.stderr[-3000:] + outputs[0][-2000:] + outputs[1][-2000:]
     res = {r: torch.load(tmp_path / f"result{r}.pt", weights_only=True) for r in (0, 1)}
 
@@ -118,8 +130,9 @@ def test_two_processes_match_one_and_only_rank_0_writes(tmp_path):
     h = fit(model, prob["batches"](), prob["loss_fn"], steps=STEPS, lr=1e-2, warmup=1, progress=False)
     for name, w in model.state_dict().items():
         for r in (0, 1):
-            torch.testing.assert_close(res[r]["state"][name], w, atol=1e-5, rtol=1e-4,
-                                       msg=lambda m: f"process {r}, {name}: {m}")
+            torch.testing.assert_close(
+                res[r]["state"][name], w, atol=1e-5, rtol=1e-4, msg=lambda m: f"process {r}, {name}: {m}"
+            )
     assert res[0]["loss"] == pytest.approx(h["loss"], rel=1e-4)  # logged loss: the whole batch's
     assert res[1]["loss"] == pytest.approx(h["loss"], rel=1e-4)
 
@@ -141,10 +154,20 @@ def test_accumulation_in_one_process_matches_the_whole_batch():
     h_ref = fit(ref, prob["batches"](), prob["loss_fn"], steps=STEPS, lr=1e-2, warmup=1, progress=False)
     for accumulate in (3, 7):  # uneven parts (3, 2, 2 rows) and one row at a time
         m = prob["model_for_seed"](0)
-        h = fit(m, prob["batches"](), prob["loss_fn"], steps=STEPS, lr=1e-2, warmup=1, progress=False,
-                accumulate=accumulate)
+        h = fit(
+            m,
+            prob["batches"](),
+            prob["loss_fn"],
+            steps=STEPS,
+            lr=1e-2,
+            warmup=1,
+            progress=False,
+            accumulate=accumulate,
+        )
         for (name, a), b in zip(m.state_dict().items(), ref.state_dict().values()):
-            torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4, msg=lambda s: f"accumulate={accumulate}, {name}: {s}")
+            torch.testing.assert_close(
+                a, b, atol=1e-5, rtol=1e-4, msg=lambda s: f"accumulate={accumulate}, {name}: {s}"
+            )
         assert h["loss"] == pytest.approx(h_ref["loss"], rel=1e-5)
         assert h["acc"] == pytest.approx(h_ref["acc"], rel=1e-5)
 
@@ -152,7 +175,14 @@ def test_accumulation_in_one_process_matches_the_whole_batch():
 def test_accumulation_refuses_batches_too_small_to_split():
     prob = _problem()
     with pytest.raises(ValueError, match="cannot be split into 8 parts"):
-        fit(prob["model_for_seed"](0), prob["batches"](), prob["loss_fn"], steps=1, accumulate=8, progress=False)
+        fit(
+            prob["model_for_seed"](0),
+            prob["batches"](),
+            prob["loss_fn"],
+            steps=1,
+            accumulate=8,
+            progress=False,
+        )
 
 
 def test_split_batch_slices_batch_tensors_and_shares_the_rest():
@@ -184,4 +214,3 @@ def test_torchrun_variables_without_a_rendezvous_are_explained(monkeypatch):
     prob = _problem()
     with pytest.raises(ValueError, match="torchrun"):
         fit(prob["model_for_seed"](0), prob["batches"](), prob["loss_fn"], steps=1, progress=False)
-

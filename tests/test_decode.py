@@ -1,6 +1,7 @@
 """Decoding with a static key/value cache (`GPT.decoder`): the tokens equal `GPT.generate`'s (its dynamic
 cache), for batch 1, a batch, and prompts of different lengths; the decode step compiles into one graph that
 is reused at every step (what CUDA graphs need); bad input is refused with what to do."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,9 @@ def model():
     torch.manual_seed(0)
     m = GPT(GPTConfig(vocab_size=97, block_size=64, n_layer=2, n_head=4, d_model=32)).eval()
     with torch.no_grad():
-        m.wte.weight.mul_(20)  # spread the logits: random-init logits are nearly tied, so argmax would be fragile
+        m.wte.weight.mul_(
+            20
+        )  # spread the logits: random-init logits are nearly tied, so argmax would be fragile
     return m
 
 

@@ -1,5 +1,6 @@
 """ELMo (the model, its recipe and analyses): shapes, both causality properties, the shared softmax, ScalarMix,
 training."""
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,14 @@ from lmnotes.data.tokenizers import ELMoTokenizer
 from lmnotes.models.elmo import BiLM, CharCNN, ELMoConfig, ScalarMix, lm_targets, reverse_padded
 from lmnotes.recipes.elmo import lm_batches, perplexity
 
-TEXTS = ["the river bank was old .", "the money was near the big bank .", "the children watch the birds .",
-         "the watch was old .", "a robin is a bird .", "birds can fly ."]
+TEXTS = [
+    "the river bank was old .",
+    "the money was near the big bank .",
+    "the children watch the birds .",
+    "the watch was old .",
+    "a robin is a bird .",
+    "birds can fly .",
+]
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +31,15 @@ def tok():
 @pytest.fixture()
 def model(tok):
     torch.manual_seed(0)
-    return BiLM(ELMoConfig(vocab_size=tok.vocab_size, n_chars=tok.n_chars, d=16, filters=((1, 8), (2, 8), (3, 8)),
-                           dropout=0.0)).eval()
+    return BiLM(
+        ELMoConfig(
+            vocab_size=tok.vocab_size,
+            n_chars=tok.n_chars,
+            d=16,
+            filters=((1, 8), (2, 8), (3, 8)),
+            dropout=0.0,
+        )
+    ).eval()
 
 
 def test_tokenizer_shapes_and_marks(tok):

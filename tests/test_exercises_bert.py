@@ -74,8 +74,9 @@ def test_nsp_label_convention():
 def test_loss_that_counts_unmasked_positions():
     def wrong(mlm_logits, nsp_logits, mlm_labels, nsp_labels):
         V = mlm_logits.shape[-1]
-        return F.cross_entropy(mlm_logits.view(-1, V), mlm_labels.clamp(min=0).view(-1)) + \
-            F.cross_entropy(nsp_logits, nsp_labels)
+        return F.cross_entropy(mlm_logits.view(-1, V), mlm_labels.clamp(min=0).view(-1)) + F.cross_entropy(
+            nsp_logits, nsp_labels
+        )
 
     status, msg = run_check("pretraining_loss", wrong)
     assert status == "wrong" and "unmasked positions" in msg
@@ -138,7 +139,11 @@ def test_expected_layer_best_layer():
 
 def test_bert_questions():
     assert run_check("mask_share", 0.12)[0] == "correct"
-    for value, words in ((0.15, "share of tokens picked"), (0.8, "PICKED tokens"), (0.135, "random replacements")):
+    for value, words in (
+        (0.15, "share of tokens picked"),
+        (0.8, "PICKED tokens"),
+        (0.135, "random replacements"),
+    ):
         status, msg = run_check("mask_share", value)
         assert status == "wrong" and words in msg, msg
     assert run_check("sentiment_pretraining", "b")[0] == "correct"
@@ -149,11 +154,14 @@ def test_bert_questions():
 def test_hints_do_not_spell_out_the_code():
     for name in NAMES:
         hint = exercises.EXERCISES[name].hint
-        assert "F.cross_entropy(" not in hint and "torch.cumsum" not in hint and "rng.randrange" not in hint, hint
+        assert (
+            "F.cross_entropy(" not in hint and "torch.cumsum" not in hint and "rng.randrange" not in hint
+        ), hint
 
 
 def test_control_task_reference_agrees_with_the_package():
     from lmnotes.analysis import control_labels
+
     assert run_check("control_task", exercises.reference("control_task"))[0] == "correct"
     assert run_check("control_task", lambda w, y, seed: control_labels(w, y, seed=seed))[0] == "correct"
 
@@ -169,8 +177,12 @@ def test_control_task_mistakes():
     def one_label(words, labels, seed):
         return [random.Random(seed).choice([0, 1])] * len(words)
 
-    for fn, words in ((lambda w, y, s: list(y), "the real labels"), (per_occurrence, "word TYPE"),
-                      (lambda w, y, s: [2] * len(w), "own labels"), (fixed, "every seed gave the same"),
-                      (one_label, "every word got the same label")):
+    for fn, words in (
+        (lambda w, y, s: list(y), "the real labels"),
+        (per_occurrence, "word TYPE"),
+        (lambda w, y, s: [2] * len(w), "own labels"),
+        (fixed, "every seed gave the same"),
+        (one_label, "every word got the same label"),
+    ):
         status, msg = run_check("control_task", fn)
         assert status == "wrong" and words in msg, msg

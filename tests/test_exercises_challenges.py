@@ -1,4 +1,5 @@
 """Each challenges-chapter exercise: the reference passes, a typical mistake gets its specific message."""
+
 import math
 
 import pytest
@@ -32,15 +33,19 @@ def test_unattempted_stub(name):
 
 # ---------------------------------------------------------------------------------------------- exposure
 
-@pytest.mark.parametrize("wrong, words", [
-    (lambda r, n: math.log(n) - math.log(r), "log base 2"),
-    (lambda r, n: math.log2(r) - math.log2(n), "sign is flipped"),
-    (lambda r, n: math.log2(n) - math.log2(r + 1), "ranks start at 1"),
-    (lambda r, n: math.log2(r), "log2 of the rank alone"),
-    (lambda r, n: 1 - r / n, "not a share"),
-    (lambda r, n: [math.log2(n) - math.log2(r)], "return a number"),
-    (lambda r, n: math.log2(n) - math.log2(r) + 1, "exposure is"),
-])
+
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (lambda r, n: math.log(n) - math.log(r), "log base 2"),
+        (lambda r, n: math.log2(r) - math.log2(n), "sign is flipped"),
+        (lambda r, n: math.log2(n) - math.log2(r + 1), "ranks start at 1"),
+        (lambda r, n: math.log2(r), "log2 of the rank alone"),
+        (lambda r, n: 1 - r / n, "not a share"),
+        (lambda r, n: [math.log2(n) - math.log2(r)], "return a number"),
+        (lambda r, n: math.log2(n) - math.log2(r) + 1, "exposure is"),
+    ],
+)
 def test_exposure_mistakes(wrong, words):
     s, msg = status("exposure", wrong)
     assert s == "wrong" and words in msg, msg
@@ -48,8 +53,9 @@ def test_exposure_mistakes(wrong, words):
 
 # ---------------------------------------------------------------------------------------------- n-gram check
 
+
 def _grams(words, n):
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def joined(item, corpus, n):  # n-grams across text boundaries
@@ -61,13 +67,13 @@ def whole_item(item, corpus, n):  # only verbatim copies
 
 
 def off_by_one(item, corpus, n):  # misses each text's last n-gram
-    g = lambda w: {tuple(w[i:i + n]) for i in range(len(w) - n)}  # noqa: E731
+    g = lambda w: {tuple(w[i : i + n]) for i in range(len(w) - n)}  # noqa: E731
     return bool(g(item.split()) & set().union(*(g(t.split()) for t in corpus)))
 
 
 def characters(item, corpus, n):  # substring search on characters
     words = item.split()
-    return any(" ".join(words[i:i + n]) in t for t in corpus for i in range(len(words) - n + 1))
+    return any(" ".join(words[i : i + n]) in t for t in corpus for i in range(len(words) - n + 1))
 
 
 def short_items_flagged(item, corpus, n):
@@ -77,17 +83,24 @@ def short_items_flagged(item, corpus, n):
     return reference("ngram_contamination")(item, corpus, n)
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (joined, "across the end"), (whole_item, "any shared n-gram"), (off_by_one, "last n-gram"),
-    (characters, "whole words"), (short_items_flagged, "fewer than n words"),
-    (lambda item, corpus, n: 1, "True or False"),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (joined, "across the end"),
+        (whole_item, "any shared n-gram"),
+        (off_by_one, "last n-gram"),
+        (characters, "whole words"),
+        (short_items_flagged, "fewer than n words"),
+        (lambda item, corpus, n: 1, "True or False"),
+    ],
+)
 def test_ngram_contamination_mistakes(wrong, words):
     s, msg = status("ngram_contamination", wrong)
     assert s == "wrong" and words in msg, msg
 
 
 # ---------------------------------------------------------------------------------------------- AUC
+
 
 def flipped(members, non):
     pairs = [(m < x) + 0.5 * (m == x) for m in members for x in non]
@@ -113,10 +126,17 @@ def first_pairs_only(members, non):  # zips instead of all pairs
     return sum(pairs) / len(pairs)
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (flipped, "1 - AUC"), (ties_zero, "one half, not 0"), (ties_one, "one half, not 1"),
-    (means, "mean member score"), (first_pairs_only, "by position"), (lambda m, n: "0.5", "return a number"),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (flipped, "1 - AUC"),
+        (ties_zero, "one half, not 0"),
+        (ties_one, "one half, not 1"),
+        (means, "mean member score"),
+        (first_pairs_only, "by position"),
+        (lambda m, n: "0.5", "return a number"),
+    ],
+)
 def test_membership_auc_mistakes(wrong, words):
     s, msg = status("membership_auc", wrong)
     assert s == "wrong" and words in msg, msg

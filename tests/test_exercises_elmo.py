@@ -1,4 +1,5 @@
 """The ELMo exercises: each reference passes, and a typical wrong answer gets its specific message."""
+
 from __future__ import annotations
 
 import math
@@ -21,6 +22,7 @@ def test_references_pass():
 def test_not_attempted():
     def stub(*a):
         raise NotImplementedError
+
     assert run_check("scalar_mix", stub)[0] == "not attempted"
 
 
@@ -32,13 +34,21 @@ def test_scalar_mix_mistakes():
 
 
 def test_backward_targets_mistakes():
-    _wrong("backward_targets", lambda ids: torch.cat([ids[:, 1:], torch.zeros_like(ids[:, :1])], 1), "forward LM")
-    _wrong("backward_targets", lambda ids: torch.cat([torch.zeros_like(ids[:, :1]), ids[:, :-1]], 1), "padding")
-    _wrong("backward_targets", lambda ids: torch.cat([ids[:, :1], ids[:, :-1]], 1).masked_fill(ids == 0, 0), "<S>")
+    _wrong(
+        "backward_targets", lambda ids: torch.cat([ids[:, 1:], torch.zeros_like(ids[:, :1])], 1), "forward LM"
+    )
+    _wrong(
+        "backward_targets", lambda ids: torch.cat([torch.zeros_like(ids[:, :1]), ids[:, :-1]], 1), "padding"
+    )
+    _wrong(
+        "backward_targets",
+        lambda ids: torch.cat([ids[:, :1], ids[:, :-1]], 1).masked_fill(ids == 0, 0),
+        "<S>",
+    )
 
 
 def test_perplexity_mistakes():
-    _wrong("perplexity_from_loss", lambda l: 2 ** l, "bits")
+    _wrong("perplexity_from_loss", lambda l: 2**l, "bits")
     _wrong("perplexity_from_loss", lambda l: math.exp(-l), "inverse")
     _wrong("perplexity_from_loss", lambda l: l, "loss itself")
 
@@ -56,24 +66,37 @@ def test_elmo_task_input_reference_and_stub():
 
     def stub(*a):
         raise NotImplementedError
+
     assert _task(stub)[0] == "not attempted"
 
 
 def test_elmo_task_input_mistakes():
     _wrong("elmo_task_input", lambda x, h, w, g: torch.cat([x, _mix(h, w, g)], -1), "biLM's layers")
-    _wrong("elmo_task_input", lambda x, h, w, g: torch.cat([x, _mix(h.detach(), w.detach(), g.detach())], -1),
-           "no gradient reaches w")
-    _wrong("elmo_task_input", lambda x, h, w, g: torch.cat([x.detach(), _mix(h.detach(), w, g)], -1),
-           "no gradient reaches x")
-    _wrong("elmo_task_input", lambda x, h, w, g: torch.cat([_mix(h.detach(), w, g), x], -1), "x_k comes first")
+    _wrong(
+        "elmo_task_input",
+        lambda x, h, w, g: torch.cat([x, _mix(h.detach(), w.detach(), g.detach())], -1),
+        "no gradient reaches w",
+    )
+    _wrong(
+        "elmo_task_input",
+        lambda x, h, w, g: torch.cat([x.detach(), _mix(h.detach(), w, g)], -1),
+        "no gradient reaches x",
+    )
+    _wrong(
+        "elmo_task_input", lambda x, h, w, g: torch.cat([_mix(h.detach(), w, g), x], -1), "x_k comes first"
+    )
     _wrong("elmo_task_input", lambda x, h, w, g: x + _mix(h.detach(), w, g), "you added")
     _wrong("elmo_task_input", lambda x, h, w, g: torch.cat([x, _mix(h.detach(), w, 1.0)], -1), "missing γ")
-    _wrong("elmo_task_input", lambda x, h, w, g: torch.cat([x, g * (w.reshape(-1, 1, 1, 1) * h.detach()).sum(0)], -1),
-           "softmax(w)")
+    _wrong(
+        "elmo_task_input",
+        lambda x, h, w, g: torch.cat([x, g * (w.reshape(-1, 1, 1, 1) * h.detach()).sum(0)], -1),
+        "softmax(w)",
+    )
 
     def no_grad(x, h, w, g):
         with torch.no_grad():
             return torch.cat([x, _mix(h, w, g)], -1)
+
     _wrong("elmo_task_input", no_grad, "no gradient flows")
 
 

@@ -1,4 +1,5 @@
 """The exercise framework's question types: multiple choice, numbers, open questions."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,13 @@ def registered():
 
 
 def test_multiple_choice_says_why_a_choice_is_wrong(registered):
-    question("test-mc", "b", "two is the answer.", choices={"a": "one", "b": "two", "c": "three"},
-             mistakes={"a": "one is too few"})
+    question(
+        "test-mc",
+        "b",
+        "two is the answer.",
+        choices={"a": "one", "b": "two", "c": "three"},
+        mistakes={"a": "one is too few"},
+    )
     registered.append("test-mc")
     assert run_check("test-mc", None)[0] == "not attempted"
     assert run_check("test-mc", "b") == ("correct", "test-mc: Correct! two is the answer.")
@@ -62,7 +68,11 @@ def test_solutions_are_collapsed(registered):
     html = exercises.solution("test-show")._repr_html_()
     assert html.startswith("<details>") and "Show the answer" in html and "(a) yes. because." in html
     html = exercises.solution("test-open")._repr_html_()
-    assert html.startswith("<details>") and "Show the model answer" in html and "A model answer\non two lines." in html
+    assert (
+        html.startswith("<details>")
+        and "Show the model answer" in html
+        and "A model answer\non two lines." in html
+    )
     assert "test-open" not in exercises.names()  # an open question has nothing to check
 
 

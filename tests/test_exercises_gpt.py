@@ -1,4 +1,5 @@
 """Each generative-chapter exercise: the reference passes, a typical mistake gets its specific message."""
+
 import math
 
 import pytest
@@ -69,7 +70,11 @@ def test_top_p_unsorted():
 def test_cached_step_forgets_the_new_key():
     def wrong(q, k_new, v_new, k_cache, v_cache):
         att = q @ k_cache.transpose(-2, -1) / math.sqrt(q.shape[-1])
-        return torch.softmax(att, -1) @ v_cache, torch.cat([k_cache, k_new], 2), torch.cat([v_cache, v_new], 2)
+        return (
+            torch.softmax(att, -1) @ v_cache,
+            torch.cat([k_cache, k_new], 2),
+            torch.cat([v_cache, v_new], 2),
+        )
 
     s, msg = status("cached_attention_step", wrong)
     assert s == "wrong" and "see itself" in msg
@@ -106,17 +111,30 @@ def _ids(p, a, bos, eos):
     return [bos] + p + a + [eos]
 
 
-@pytest.mark.parametrize("wrong, words", [
-    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], _ids(p, a, bos, eos)[1:]), "trained to write the prompt"),
-    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * (len(p) + 1) + a), "not shifted"),
-    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * (len(p) + 1) + a[1:] + [eos]),
-     "first answer token is never predicted"),
-    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * (len(p) - 1) + [p[-1]] + a + [eos]),
-     "one prompt token is still a target"),
-    (lambda p, a, bos, eos: (_ids(p, a, bos, eos), [-100] * len(p) + a + [eos, -100]), "drop the last token"),
-    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * len(p) + a + [-100]), "[EOS]"),
-    (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * len(p) + a), "one entry per position"),
-])
+@pytest.mark.parametrize(
+    "wrong, words",
+    [
+        (
+            lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], _ids(p, a, bos, eos)[1:]),
+            "trained to write the prompt",
+        ),
+        (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * (len(p) + 1) + a), "not shifted"),
+        (
+            lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * (len(p) + 1) + a[1:] + [eos]),
+            "first answer token is never predicted",
+        ),
+        (
+            lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * (len(p) - 1) + [p[-1]] + a + [eos]),
+            "one prompt token is still a target",
+        ),
+        (
+            lambda p, a, bos, eos: (_ids(p, a, bos, eos), [-100] * len(p) + a + [eos, -100]),
+            "drop the last token",
+        ),
+        (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * len(p) + a + [-100]), "[EOS]"),
+        (lambda p, a, bos, eos: (_ids(p, a, bos, eos)[:-1], [-100] * len(p) + a), "one entry per position"),
+    ],
+)
 def test_instruction_example_mistakes(wrong, words):
     s, msg = status("instruction_example", wrong)
     assert s == "wrong" and words in msg, msg
@@ -131,7 +149,9 @@ def test_instruction_example_agrees_with_the_package():
     tok = WordTokenizer().train([row["text"]])
     x, y, m = instruction_batches([row], tok, batch_size=1)(0)
     prompt = tok.encode(row["prompt"] + " answer :")
-    inputs, targets = reference("instruction_example")(prompt, tok.encode(row["answer"]), tok.bos_id, tok.eos_id)
+    inputs, targets = reference("instruction_example")(
+        prompt, tok.encode(row["answer"]), tok.bos_id, tok.eos_id
+    )
     assert x[0].tolist() == inputs and y[0].tolist() == targets
 
 

@@ -1,5 +1,6 @@
 """The representation-learning exercises: each reference passes, and each typical wrong answer gets its own
 message (what is wrong, not only that something is)."""
+
 from __future__ import annotations
 
 import math
@@ -35,6 +36,7 @@ def test_references_pass():
 def test_not_attempted():
     def stub(*a):
         raise NotImplementedError
+
     for name in FUNCTIONS:
         assert run_check(name, stub)[0] == "not attempted"
     assert run_check("static_sense", None)[0] == "not attempted"
@@ -44,7 +46,11 @@ def test_the_package_agrees_with_the_references():
     counts = torch.tensor([[4.0, 1.0, 0.0], [2.0, 0.0, 3.0], [0.0, 5.0, 1.0]])
     assert torch.allclose(wordvectors.ppmi(counts), reference("ppmi")(counts))
     g = torch.Generator().manual_seed(0)
-    v, u, n = torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g), torch.randn(3, 2, 4, generator=g)
+    v, u, n = (
+        torch.randn(3, 4, generator=g),
+        torch.randn(3, 4, generator=g),
+        torch.randn(3, 2, 4, generator=g),
+    )
     assert torch.allclose(wordvectors.negative_sampling_loss(v, u, n), reference("skipgram_loss")(v, u, n))
     assert run_check("ppmi", wordvectors.ppmi)[0] == "correct"
     assert run_check("skipgram_loss", wordvectors.negative_sampling_loss)[0] == "correct"
@@ -63,15 +69,30 @@ def test_ppmi_mistakes():
         return _masked(C, torch.log(C * N / (C.sum(1, keepdim=True) * C.sum(0, keepdim=True))))
 
     _wrong("ppmi", pmi, "that is PMI")
-    _wrong("ppmi", lambda C: torch.log(C * C.sum() / (C.sum(1, keepdim=True) * C.sum(0, keepdim=True))),
-           "-inf or nan")
+    _wrong(
+        "ppmi",
+        lambda C: torch.log(C * C.sum() / (C.sum(1, keepdim=True) * C.sum(0, keepdim=True))),
+        "-inf or nan",
+    )
     # clipping after the log also turns log 0 = -inf into 0: right
-    assert run_check("ppmi", lambda C: torch.log(C * C.sum() / (C.sum(1, keepdim=True) * C.sum(0, keepdim=True)))
-                     .clamp_min(0))[0] == "correct"
+    assert (
+        run_check(
+            "ppmi",
+            lambda C: torch.log(C * C.sum() / (C.sum(1, keepdim=True) * C.sum(0, keepdim=True))).clamp_min(0),
+        )[0]
+        == "correct"
+    )
     _wrong("ppmi", lambda C: _masked(C, torch.log(C / C.sum(1, keepdim=True))), "P(c | w)")
-    _wrong("ppmi", lambda C: _masked(C, torch.log(C / (C.sum(1, keepdim=True) * C.sum(0, keepdim=True)))),
-           "total count N")
-    _wrong("ppmi", lambda C: _masked(C, torch.log(C / C.sum(1, keepdim=True))).clamp_min(0), "all your values are 0")
+    _wrong(
+        "ppmi",
+        lambda C: _masked(C, torch.log(C / (C.sum(1, keepdim=True) * C.sum(0, keepdim=True)))),
+        "total count N",
+    )
+    _wrong(
+        "ppmi",
+        lambda C: _masked(C, torch.log(C / C.sum(1, keepdim=True))).clamp_min(0),
+        "all your values are 0",
+    )
     _wrong("ppmi", lambda C: C, "should be")
     _wrong("ppmi", lambda C: C[:2], "shape")
     _wrong("ppmi", lambda C: C.tolist(), "return a tensor")
@@ -136,8 +157,14 @@ def _draw(train_y, n, seed, per_class=True):
     if not per_class:
         return torch.randperm(len(train_y), generator=g)[:n]
     classes = torch.unique(train_y)
-    return torch.cat([torch.nonzero(train_y == c).flatten()[torch.randperm(int((train_y == c).sum()), generator=g)
-                                                            [: n // len(classes)]] for c in classes])
+    return torch.cat(
+        [
+            torch.nonzero(train_y == c).flatten()[
+                torch.randperm(int((train_y == c).sum()), generator=g)[: n // len(classes)]
+            ]
+            for c in classes
+        ]
+    )
 
 
 def test_learning_curve_point_mistakes():
@@ -148,57 +175,80 @@ def test_learning_curve_point_mistakes():
     def on_train(X, y, Xt, yt, n, s, fit):
         i = _draw(y, n, s)
         return fit(X[i], y[i], X[i], y[i])
+
     _wrong("learning_curve_point", on_train, "held-out set")
 
     def unbalanced(X, y, Xt, yt, n, s, fit):
         g = torch.Generator().manual_seed(s)
         i = torch.randperm(len(y), generator=g)
-        i = torch.cat([i[y[i] == 0][:n - 1], i[y[i] == 1][:1]])
+        i = torch.cat([i[y[i] == 0][: n - 1], i[y[i] == 1][:1]])
         return fit(X[i], y[i], Xt, yt)
+
     _wrong("learning_curve_point", unbalanced, "as many labels of each class")
 
     def with_replacement(X, y, Xt, yt, n, s, fit):
-        i = torch.cat([torch.nonzero(y == c).flatten()[torch.zeros(n // 2, dtype=torch.long)] for c in (0, 1)])
+        i = torch.cat(
+            [torch.nonzero(y == c).flatten()[torch.zeros(n // 2, dtype=torch.long)] for c in (0, 1)]
+        )
         return fit(X[i], y[i], Xt, yt)
+
     _wrong("learning_curve_point", with_replacement, "more than once")
 
     def shuffled_labels(X, y, Xt, yt, n, s, fit):
         i = _draw(y, n, s)
         return fit(X[i], y[i].flip(0), Xt, yt)
+
     _wrong("learning_curve_point", shuffled_labels, "its own label")
 
     def no_seed(X, y, Xt, yt, n, s, fit):
         return ref(X, y, Xt, yt, n, 0, fit)
+
     _wrong("learning_curve_point", no_seed, "must depend on the seed")
 
     def first_per_class(X, y, Xt, yt, n, s, fit):
         i = torch.cat([torch.nonzero(y == c).flatten()[: n // 2] for c in (0, 1)])
         return fit(X[i], y[i], Xt, yt)
+
     _wrong("learning_curve_point", first_per_class, "at random")
 
     def two_classes_only(X, y, Xt, yt, n, s, fit):
         g = torch.Generator().manual_seed(s)
-        i = torch.cat([torch.nonzero(y == c).flatten()[torch.randperm(int((y == c).sum()), generator=g)[: n // 2]]
-                       for c in (0, 1)])
+        i = torch.cat(
+            [
+                torch.nonzero(y == c).flatten()[torch.randperm(int((y == c).sum()), generator=g)[: n // 2]]
+                for c in (0, 1)
+            ]
+        )
         return fit(X[i], y[i], Xt, yt)
+
     _wrong("learning_curve_point", two_classes_only, "three classes")
 
     def rounded(X, y, Xt, yt, n, s, fit):
         return round(ref(X, y, Xt, yt, n, s, fit), 1)
+
     _wrong("learning_curve_point", rounded, "unchanged")
 
     def twice(X, y, Xt, yt, n, s, fit):
         ref(X, y, Xt, yt, n, s, fit)
         return ref(X, y, Xt, yt, n, s, fit)
+
     _wrong("learning_curve_point", twice, "exactly once")
 
 
 # ------------------------------------------------------------------------------------ questions
 
 
-@pytest.mark.parametrize("name, wrong", [("topic_after_sentiment", "a"), ("topic_after_sentiment", "b"),
-                                         ("static_sense", "b"), ("static_sense", "c"),
-                                         ("unseen_entities", "a"), ("unseen_entities", "c")])
+@pytest.mark.parametrize(
+    "name, wrong",
+    [
+        ("topic_after_sentiment", "a"),
+        ("topic_after_sentiment", "b"),
+        ("static_sense", "b"),
+        ("static_sense", "c"),
+        ("unseen_entities", "a"),
+        ("unseen_entities", "c"),
+    ],
+)
 def test_questions_explain_wrong_choices(name, wrong):
     status, msg = run_check(name, wrong)
     assert status == "wrong" and f"you chose ({wrong})" in msg, msg

@@ -1,4 +1,5 @@
 """The RLHF exercises: each reference passes, and typical wrong answers get their specific message."""
+
 import torch
 import torch.nn.functional as F
 
@@ -20,6 +21,7 @@ def test_references_pass():
 def test_stub_is_not_attempted():
     def stub(*a):
         raise NotImplementedError
+
     assert run_check("gae", stub)[0] == "not attempted"
 
 
@@ -79,15 +81,25 @@ def test_dpo_wrong_answers():
     def m(a, b, c, d, k):
         return k * ((a - c) - (b - d))
 
-    assert "subtract the reference" in _msg("dpo_loss", lambda a, b, c, d, k: -F.logsigmoid(k * (a - b)).mean())
-    assert "favours the rejected" in _msg("dpo_loss", lambda a, b, c, d, k: -F.logsigmoid(-m(a, b, c, d, k)).mean())
+    assert "subtract the reference" in _msg(
+        "dpo_loss", lambda a, b, c, d, k: -F.logsigmoid(k * (a - b)).mean()
+    )
+    assert "favours the rejected" in _msg(
+        "dpo_loss", lambda a, b, c, d, k: -F.logsigmoid(-m(a, b, c, d, k)).mean()
+    )
     assert "β is missing" in _msg("dpo_loss", lambda a, b, c, d, k: -F.logsigmoid(m(a, b, c, d, 1.0)).mean())
-    assert "do not divide" in _msg("dpo_loss", lambda a, b, c, d, k: -F.logsigmoid(m(a, b, c, d, 1 / k)).mean())
-    assert "mean over the pairs" in _msg("dpo_loss", lambda a, b, c, d, k: -F.logsigmoid(m(a, b, c, d, k)).sum())
-    assert "policy's log-probability first" in _msg("dpo_loss",
-                                                    lambda a, b, c, d, k: -F.logsigmoid(m(c, d, a, b, k)).mean())
-    assert "logsigmoid" in _msg("dpo_loss",
-                                lambda a, b, c, d, k: -torch.log(torch.sigmoid(m(a, b, c, d, k))).mean())
+    assert "do not divide" in _msg(
+        "dpo_loss", lambda a, b, c, d, k: -F.logsigmoid(m(a, b, c, d, 1 / k)).mean()
+    )
+    assert "mean over the pairs" in _msg(
+        "dpo_loss", lambda a, b, c, d, k: -F.logsigmoid(m(a, b, c, d, k)).sum()
+    )
+    assert "policy's log-probability first" in _msg(
+        "dpo_loss", lambda a, b, c, d, k: -F.logsigmoid(m(c, d, a, b, k)).mean()
+    )
+    assert "logsigmoid" in _msg(
+        "dpo_loss", lambda a, b, c, d, k: -torch.log(torch.sigmoid(m(a, b, c, d, k))).mean()
+    )
 
 
 def test_labeller_question_matches_the_package():

@@ -1,4 +1,5 @@
 """The world chapter's exercises: each reference passes, and typical wrong answers get their message."""
+
 from lmnotes.exercises import reference, run_check
 
 
@@ -13,8 +14,11 @@ def test_references_pass():
 
 
 def test_bpe_merge_overlapping_pairs():
-    _wrong("bpe_merge", lambda s, p, n: ["aa", "aa"] if s == ["a", "a", "a"] else reference("bpe_merge")(s, p, n),
-           "overlapping pairs")
+    _wrong(
+        "bpe_merge",
+        lambda s, p, n: ["aa", "aa"] if s == ["a", "a", "a"] else reference("bpe_merge")(s, p, n),
+        "overlapping pairs",
+    )
 
 
 def test_unk_rate_known_share():

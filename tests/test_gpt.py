@@ -1,4 +1,5 @@
 """The GPT: causality, cached = uncached generation, sampling filters, stop tokens, bad input, HF parity, training."""
+
 import pytest
 import torch
 
@@ -91,7 +92,7 @@ def test_cache_forward_matches_full_forward():
     full = m(x).logits
     cache = m.new_cache(2)
     first = m(x[:, :6], cache=cache).logits
-    steps = [m(x[:, t:t + 1], cache=cache).logits for t in range(6, 10)]
+    steps = [m(x[:, t : t + 1], cache=cache).logits for t in range(6, 10)]
     assert torch.allclose(torch.cat([first] + steps, 1), full, atol=1e-5)
 
 
@@ -104,7 +105,9 @@ def test_greedy_cached_equals_uncached():
     assert torch.equal(a[:, :5], x)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(top_k=5), dict(top_p=0.8), dict(temperature=1.5, top_k=10, top_p=0.9)])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(top_k=5), dict(top_p=0.8), dict(temperature=1.5, top_k=10, top_p=0.9)]
+)
 def test_sampling_cached_equals_uncached_with_same_seed(kw):
     m = tiny()
     x = torch.randint(0, 50, (2, 3))
@@ -140,17 +143,27 @@ def test_out_of_range_token_ids_get_a_clear_error(bad):
     m = tiny()
     x = torch.randint(0, 50, (2, 6))
     x[1, 3] = bad
-    for call in (lambda: m(x), lambda: m.generate(x, 2), lambda: m.next_token_logits(x),
-                 lambda: m.next_token_probs(x)):
+    for call in (
+        lambda: m(x),
+        lambda: m.generate(x, 2),
+        lambda: m.next_token_logits(x),
+        lambda: m.next_token_probs(x),
+    ):
         with pytest.raises(ValueError, match=rf"token id {bad} is outside the vocabulary.*0\.\.49"):
             call()
     with pytest.raises(ValueError, match="integer token ids"):
         m(x.float())
 
 
-@pytest.mark.parametrize("kw, msg", [(dict(temperature=-1.0), "temperature must be >= 0"),
-                                     (dict(top_p=0.0), "top_p must be in"), (dict(top_p=1.5), "top_p must be in"),
-                                     (dict(top_k=0), "top_k must be an integer >= 1")])
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        (dict(temperature=-1.0), "temperature must be >= 0"),
+        (dict(top_p=0.0), "top_p must be in"),
+        (dict(top_p=1.5), "top_p must be in"),
+        (dict(top_k=0), "top_k must be an integer >= 1"),
+    ],
+)
 def test_bad_sampling_arguments(kw, msg):
     m = tiny()
     with pytest.raises(ValueError, match=msg):
@@ -199,7 +212,7 @@ def test_stop_token_stops():
     for row in outb[:, 3:]:
         hits = (row == stop).nonzero()
         if len(hits):
-            assert (row[hits[0].item():] == stop).all()
+            assert (row[hits[0].item() :] == stop).all()
 
 
 def test_a_short_training_run_lowers_the_loss():
@@ -232,8 +245,16 @@ def test_fit_trains_it_without_a_loss_fn():
 def test_hf_parity():
     transformers = pytest.importorskip("transformers")
     torch.manual_seed(0)
-    hc = transformers.GPT2Config(vocab_size=97, n_positions=32, n_embd=48, n_layer=3, n_head=4,
-                                 resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    hc = transformers.GPT2Config(
+        vocab_size=97,
+        n_positions=32,
+        n_embd=48,
+        n_layer=3,
+        n_head=4,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+    )
     hf = transformers.GPT2LMHeadModel(hc).eval()
     # randomise the biases and layer norms too, so a transposed or misplaced weight cannot hide
     with torch.no_grad():
@@ -248,40 +269,58 @@ def test_hf_parity():
     assert (got - ref).abs().max().item() < 1e-4
     # generation agrees with Hugging Face's greedy decoding
     with torch.no_grad():
-        ref_gen = hf.generate(x[:1, :5], max_new_tokens=8, do_sample=False, pad_token_id=0,
-                              attention_mask=torch.ones(1, 5, dtype=torch.long))
+        ref_gen = hf.generate(
+            x[:1, :5],
+            max_new_tokens=8,
+            do_sample=False,
+            pad_token_id=0,
+            attention_mask=torch.ones(1, 5, dtype=torch.long),
+        )
     assert torch.equal(ours.generate(x[:1, :5], 8, temperature=0.0), ref_gen)
 
 
 def test_hf_model_is_returned_in_eval_mode():
     transformers = pytest.importorskip("transformers")
-    hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32, n_layer=1,
-                                                              n_head=2)).train()
+    hf = transformers.GPT2LMHeadModel(
+        transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32, n_layer=1, n_head=2)
+    ).train()
     assert not GPT.from_hf(hf).training
 
 
-@pytest.mark.parametrize("option, msg", [(dict(scale_attn_weights=False), "scale_attn_weights"),
-                                         (dict(scale_attn_by_inverse_layer_idx=True), "inverse_layer_idx")])
+@pytest.mark.parametrize(
+    "option, msg",
+    [
+        (dict(scale_attn_weights=False), "scale_attn_weights"),
+        (dict(scale_attn_by_inverse_layer_idx=True), "inverse_layer_idx"),
+    ],
+)
 def test_hf_refuses_attention_options_it_does_not_implement(option, msg):
     transformers = pytest.importorskip("transformers")
-    hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32, n_layer=2,
-                                                              n_head=2, **option))
+    hf = transformers.GPT2LMHeadModel(
+        transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32, n_layer=2, n_head=2, **option)
+    )
     with pytest.raises(ValueError, match=msg):
         GPT.from_hf(hf)
 
 
 def test_hf_refuses_another_family():
     transformers = pytest.importorskip("transformers")
-    bert = transformers.BertForPreTraining(transformers.BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1,
-                                                                   num_attention_heads=2, intermediate_size=64))
+    bert = transformers.BertForPreTraining(
+        transformers.BertConfig(
+            vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+        )
+    )
     with pytest.raises(ValueError, match="GPT2LMHeadModel.*'bert'"):
         GPT.from_hf(bert)
 
 
 def test_hf_rejects_a_mismatched_state():
     transformers = pytest.importorskip("transformers")
-    hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=50, n_positions=16, n_embd=32,
-                                                              n_layer=1, n_head=2, activation_function="relu"))
+    hf = transformers.GPT2LMHeadModel(
+        transformers.GPT2Config(
+            vocab_size=50, n_positions=16, n_embd=32, n_layer=1, n_head=2, activation_function="relu"
+        )
+    )
     with pytest.raises(ValueError, match="tanh GELU"):
         GPT.from_hf(hf)
 

@@ -69,7 +69,13 @@ SUBMISSIONS = {
     "correct": [SETUP, RIGHT, CHECK, ANSWER.format(exercises.reference("unseen_word"))],
     "wrong": [SETUP, WRONG, CHECK, ANSWER.format("b" if exercises.reference("unseen_word") != "b" else "a")],
     "unattempted": [SETUP, TODO, CHECK, ANSWER.format(None)],
-    "crashing": [SETUP, RIGHT, CHECK, "import os\nos._exit(1)", ANSWER.format(exercises.reference("unseen_word"))],
+    "crashing": [
+        SETUP,
+        RIGHT,
+        CHECK,
+        "import os\nos._exit(1)",
+        ANSWER.format(exercises.reference("unseen_word")),
+    ],
     "looping": [SETUP, RIGHT, CHECK, "while True:\n    pass", ANSWER.format(None)],
     "stubborn": [SETUP, "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"],
 }
@@ -123,7 +129,8 @@ def test_grading_a_folder_of_submissions(tmp_path, capsys):
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
     assert set(rows[0]) == {"student file", "exercise", "status", "message"}
-    assert {"student file": "wrong.ipynb", "exercise": "tag_shares", "status": "wrong"}.items() <= \
-        next(r for r in rows if r["student file"] == "wrong.ipynb" and r["exercise"] == "tag_shares").items()
+    assert {"student file": "wrong.ipynb", "exercise": "tag_shares", "status": "wrong"}.items() <= next(
+        r for r in rows if r["student file"] == "wrong.ipynb" and r["exercise"] == "tag_shares"
+    ).items()
     printed = capsys.readouterr().out
     assert "correct.ipynb" in printed and "2/2" in printed and "tag_shares" in printed

@@ -3,6 +3,7 @@
 The imports are read from the source (ast), at module level and inside functions alike, so an import
 moved into a function to dodge a cycle still counts.
 """
+
 from __future__ import annotations
 
 import ast
@@ -13,10 +14,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "lmnotes"
 
 # What a model module must never reach, directly or through the modules it imports.
-NOT_FOR_MODELS = ("lmnotes.recipes", "lmnotes.zoo", "lmnotes.train", "lmnotes.data.world", "lmnotes.analysis",
-                  "lmnotes.rlhf", "lmnotes.widgets", "lmnotes.viz", "lmnotes.exercises", "lmnotes.bench")
-NOT_FOR_DATA = ("lmnotes.models", "lmnotes.recipes", "lmnotes.zoo", "lmnotes.train", "lmnotes.analysis",
-                "lmnotes.rlhf")
+NOT_FOR_MODELS = (
+    "lmnotes.recipes",
+    "lmnotes.zoo",
+    "lmnotes.train",
+    "lmnotes.data.world",
+    "lmnotes.analysis",
+    "lmnotes.rlhf",
+    "lmnotes.widgets",
+    "lmnotes.viz",
+    "lmnotes.exercises",
+    "lmnotes.bench",
+)
+NOT_FOR_DATA = (
+    "lmnotes.models",
+    "lmnotes.recipes",
+    "lmnotes.zoo",
+    "lmnotes.train",
+    "lmnotes.analysis",
+    "lmnotes.rlhf",
+)
 
 
 def _module_name(path: Path) -> str:
@@ -39,7 +56,7 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 mod = ".".join(base + ([node.module] if node.module else []))
             else:
                 mod = node.module or ""
@@ -110,7 +127,9 @@ def test_data_imports_nothing_above_it(module):
 def test_the_labeller_imports_no_model_code():
     # a preference is a function of text: the labeller needs the world's lexicon, not a model (nor torch)
     for n, path in _reach(GRAPH, "lmnotes.rlhf.labeller").items():
-        assert n == "lmnotes.rlhf.labeller" or not n.startswith(("lmnotes.models", "lmnotes.rlhf")), " -> ".join(path)
+        assert n == "lmnotes.rlhf.labeller" or not n.startswith(("lmnotes.models", "lmnotes.rlhf")), (
+            " -> ".join(path)
+        )
     tree = ast.parse((ROOT / "rlhf" / "labeller.py").read_text())
     top = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     top |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}

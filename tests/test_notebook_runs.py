@@ -8,7 +8,6 @@ fails its notebook here with the traceback.
 from __future__ import annotations
 
 import pytest
-
 from conftest import ANSI, ROOT, lmnotes_book
 
 pytestmark = pytest.mark.slow
@@ -25,8 +24,10 @@ def test_notebook_runs(path, executed_notebooks):
     run = executed_notebooks[path]
     rel = path.relative_to(ROOT).as_posix()
     if run.error:
-        pytest.fail(f"{rel} failed after {run.seconds or 0:.0f} s "
-                    f"(run it alone with `.venv/bin/python -m pytest {rel}`):\n{ANSI.sub('', run.error)[-6000:]}")
+        pytest.fail(
+            f"{rel} failed after {run.seconds or 0:.0f} s "
+            f"(run it alone with `.venv/bin/python -m pytest {rel}`):\n{ANSI.sub('', run.error)[-6000:]}"
+        )
     code = [c for c in run.notebook.cells if c.cell_type == "code"]
     not_run = [i for i, c in enumerate(code, 1) if c.source.strip() and c.get("execution_count") is None]
     assert not not_run, f"{rel}: code cells {not_run} were not executed"
@@ -34,5 +35,7 @@ def test_notebook_runs(path, executed_notebooks):
     assert not errors, f"{rel}: a cell shows an error: {errors[0].get('ename')}: {errors[0].get('evalue')}"
     checks = [c for c in code if _first_line(c).startswith("# Check:")]
     assert checks, f"{rel} has no `# Check:` cell"
-    print(f"{rel}: {len(checks)} checks passed; run took {run.seconds or 0:.0f} s"
-          + (" (found in the jupyter-cache)" if run.cached else ""))
+    print(
+        f"{rel}: {len(checks)} checks passed; run took {run.seconds or 0:.0f} s"
+        + (" (found in the jupyter-cache)" if run.cached else "")
+    )

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import BOOK, ROOT, load_config
 
 SETUP_CELL = """\
@@ -33,8 +32,11 @@ def book_notebooks() -> list[Path]:
     found = set(BOOK.rglob("*.ipynb"))
     try:
         tracked = subprocess.run(
-            ["git", "ls-files", "-z", "--", "book"], cwd=ROOT,
-            capture_output=True, text=True, check=True,
+            ["git", "ls-files", "-z", "--", "book"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split("\0")
         found |= {ROOT / name for name in tracked if name.endswith(".ipynb")}
     except (OSError, subprocess.CalledProcessError):
@@ -74,8 +76,10 @@ def notebook_problems(nb: dict, repo_url: str) -> list[str]:
     code = [(i, c) for i, c in enumerate(cells, start=1) if c.get("cell_type") == "code"]
     for i, cell in code:
         if cell.get("outputs"):
-            problems.append(f"cell {i} has stored outputs; clear them "
-                            "(jupyter nbconvert --clear-output --inplace NOTEBOOK)")
+            problems.append(
+                f"cell {i} has stored outputs; clear them "
+                "(jupyter nbconvert --clear-output --inplace NOTEBOOK)"
+            )
         if cell.get("execution_count") is not None:
             problems.append(f"cell {i} has an execution count; clear outputs before committing")
 
@@ -83,8 +87,10 @@ def notebook_problems(nb: dict, repo_url: str) -> list[str]:
     if not cells or cells[0].get("cell_type") != "code":
         problems.append("cell 1 must be the setup code cell")
     elif _normalise(_source(cells[0])) != _normalise(expected):
-        problems.append(f"cell 1 must be exactly the setup cell, with the URL of "
-                        f"_config.yml's repository.url:\n{expected}")
+        problems.append(
+            f"cell 1 must be exactly the setup cell, with the URL of "
+            f"_config.yml's repository.url:\n{expected}"
+        )
     if len(cells) < 2 or cells[1].get("cell_type") != "code" or "lmnotes.setup(" not in _source(cells[1]):
         problems.append("cell 2 must be a code cell calling lmnotes.setup(seed=0)")
 
@@ -103,9 +109,7 @@ def notebook_problems(nb: dict, repo_url: str) -> list[str]:
 NOTEBOOKS = book_notebooks()
 
 
-@pytest.mark.parametrize(
-    "path", NOTEBOOKS, ids=[str(p.relative_to(BOOK)) for p in NOTEBOOKS]
-)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(BOOK)) for p in NOTEBOOKS])
 def test_notebook_follows_conventions(path):
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
@@ -152,9 +156,14 @@ def test_checker_names_each_problem_of_a_bad_notebook():
     nb["cells"][4]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "it does\n"}]
     nb["cells"][4]["execution_count"] = 3
     problems = "\n".join(notebook_problems(nb, URL))
-    for expected in ("cell 1 must be exactly the setup cell", "cell 2 must be a code cell calling lmnotes.setup",
-                     "no parameter cell", "check cell 5 asserts nothing", "cell 5 has stored outputs",
-                     "cell 5 has an execution count"):
+    for expected in (
+        "cell 1 must be exactly the setup cell",
+        "cell 2 must be a code cell calling lmnotes.setup",
+        "no parameter cell",
+        "check cell 5 asserts nothing",
+        "cell 5 has stored outputs",
+        "cell 5 has an execution count",
+    ):
         assert expected in problems, f"missing {expected!r} in:\n{problems}"
 
 

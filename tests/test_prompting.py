@@ -71,10 +71,10 @@ def test_predict_answers_reads_the_examples(tok):
     ids0 = torch.tensor([prompt_ids(tok, rows[0])])
     ids2 = torch.tensor([prompt_ids(tok, rows[0], shots[0], max_len=48)])
     with torch.no_grad():
-        assert not torch.allclose(model(ids0)[0, -1], model(ids2)[0, -1])
+        assert not torch.allclose(model(ids0).logits[0, -1], model(ids2).logits[0, -1])
     # predict_answers reads exactly prompt_ids: its word is the argmax at the last position of those ids
     with torch.no_grad():
-        want = [tok.id_to_token(model(torch.tensor([prompt_ids(tok, r, s, max_len=48)]))[0, -1].argmax().item())
+        want = [tok.id_to_token(model(torch.tensor([prompt_ids(tok, r, s, max_len=48)])).logits[0, -1].argmax().item())
                 for r, s in zip(rows, shots)]
     assert predict_answers(model, tok, rows, shots=shots) == want
     acc = answer_accuracy(model, tok, rows, shots=shots)

@@ -1,4 +1,5 @@
 """Unit tests of the RLHF pieces that need no language model: losses, GAE, KL, whitening, the labeller."""
+
 import math
 
 import pytest
@@ -113,7 +114,9 @@ def test_ppo_losses_known_values():
 
 def test_ppo_losses_ratio_one_when_policy_unchanged():
     lp = torch.randn(4, 5)
-    out = ppo_losses(lp, lp.clone(), torch.randn(4, 5), torch.zeros(4, 5), torch.zeros(4, 5), torch.zeros(4, 5))
+    out = ppo_losses(
+        lp, lp.clone(), torch.randn(4, 5), torch.zeros(4, 5), torch.zeros(4, 5), torch.zeros(4, 5)
+    )
     assert out["ratio"].item() == 1.0 and out["approx_kl"].item() == 0.0 and out["clip_frac"].item() == 0.0
 
 
@@ -123,14 +126,14 @@ def test_whiten_and_masked_mean():
     w = whiten(x, m)
     assert w[0, 3] == 0
     assert abs(masked_mean(w, m).item()) < 1e-6
-    assert math.isclose(masked_mean(w ** 2, m).item(), 1.0, rel_tol=1e-4)
+    assert math.isclose(masked_mean(w**2, m).item(), 1.0, rel_tol=1e-4)
 
 
 def test_adaptive_kl_controller_moves_towards_target():
     c = AdaptiveKLController(0.1, target=2.0, horizon=100)
     assert c.update(kl=10.0, n_steps=10) > 0.1  # too far: β grows
     c = AdaptiveKLController(0.1, target=2.0, horizon=100)
-    assert c.update(kl=0.5, n_steps=10) < 0.1   # too close: β shrinks
+    assert c.update(kl=0.5, n_steps=10) < 0.1  # too close: β shrinks
     with pytest.raises(ValueError, match="target"):
         AdaptiveKLController(0.1, target=0.0)
 
@@ -138,8 +141,11 @@ def test_adaptive_kl_controller_moves_towards_target():
 # ------------------------------------------------------------------------------------------- preference losses
 def test_bradley_terry_loss():
     assert math.isclose(bradley_terry_loss(torch.zeros(3), torch.zeros(3)).item(), math.log(2), rel_tol=1e-6)
-    assert math.isclose(bradley_terry_loss(torch.tensor([2.0]), torch.tensor([0.0])).item(),
-                        math.log(1 + math.exp(-2)), rel_tol=1e-6)
+    assert math.isclose(
+        bradley_terry_loss(torch.tensor([2.0]), torch.tensor([0.0])).item(),
+        math.log(1 + math.exp(-2)),
+        rel_tol=1e-6,
+    )
     with pytest.raises(ValueError, match="same shape"):
         bradley_terry_loss(torch.zeros(2), torch.zeros(3))
 
@@ -190,7 +196,9 @@ def test_gold_functions():
     assert sentiment("i hated the plot .") == -1.0
     assert well_formed("the film was good .") == 1.0
     assert well_formed("good good good") == 0.0
-    assert positive_and_well_formed("the film was great .") > positive_and_well_formed("great great great great")
+    assert positive_and_well_formed("the film was great .") > positive_and_well_formed(
+        "great great great great"
+    )
 
 
 def test_labeller_matches_bradley_terry():

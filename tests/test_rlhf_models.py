@@ -1,4 +1,5 @@
 """RLHF on a tiny GPT trained for a few seconds on the world's reviews: reward model, PPO, DPO, padding, bad input."""
+
 import math
 import random
 
@@ -85,7 +86,9 @@ def test_reward_model_beats_chance_and_not_the_ceiling(reward_model, preferences
     n_pairs = len(test) * 6
     noise = 3 * math.sqrt(0.25 / n_pairs)
     assert acc > 0.5 + noise, f"reward model accuracy {acc:.3f} is not above chance"
-    assert acc <= ceiling + noise, f"accuracy {acc:.3f} beats the labeller's ceiling {ceiling:.3f} by more than noise"
+    assert acc <= ceiling + noise, (
+        f"accuracy {acc:.3f} beats the labeller's ceiling {ceiling:.3f} by more than noise"
+    )
 
 
 def test_padding_changes_neither_scores_nor_logprobs(lm, reward_model):
@@ -105,8 +108,13 @@ def test_padding_changes_neither_scores_nor_logprobs(lm, reward_model):
 
 def test_kl_exactly_zero_and_ratio_exactly_one_before_the_first_update(lm, reward_model):
     model, tok = lm
-    trainer = PPOTrainer(model, reward_model, tok, review_prompts(20, seed=3),
-                         PPOConfig(beta=0.1, batch_size=16, minibatch_size=8, ppo_epochs=1, max_new_tokens=8))
+    trainer = PPOTrainer(
+        model,
+        reward_model,
+        tok,
+        review_prompts(20, seed=3),
+        PPOConfig(beta=0.1, batch_size=16, minibatch_size=8, ppo_epochs=1, max_new_tokens=8),
+    )
     stats = trainer.step()
     assert stats["kl"] == 0.0
     assert stats["first_ratio"] == 1.0
@@ -120,21 +128,39 @@ class GoldReward(torch.nn.Module):
         self.tokenizer, self.gold = tokenizer, gold
 
     def forward(self, tokens, attention_mask):
-        return torch.tensor([self.gold(self.tokenizer.decode(t[m.bool()].tolist(), skip_special_tokens=True))
-                             for t, m in zip(tokens, attention_mask)])
+        return torch.tensor(
+            [
+                self.gold(self.tokenizer.decode(t[m.bool()].tolist(), skip_special_tokens=True))
+                for t, m in zip(tokens, attention_mask)
+            ]
+        )
 
 
 def test_short_ppo_run_raises_the_gold_reward(lm):
     # Measured with seeds 0/1/2 (two CPU threads): gold rose from about 0.0 to 0.79 / 0.74 / 0.83.
     model, tok = lm
-    trainer = PPOTrainer(model, GoldReward(tok, positive_and_well_formed), tok, review_prompts(100, seed=3),
-                         PPOConfig(beta=0.1, batch_size=32, minibatch_size=16, lr=1e-3, max_new_tokens=10, seed=0,
-                                   normalise_reward=False),
-                         gold=positive_and_well_formed)
+    trainer = PPOTrainer(
+        model,
+        GoldReward(tok, positive_and_well_formed),
+        tok,
+        review_prompts(100, seed=3),
+        PPOConfig(
+            beta=0.1,
+            batch_size=32,
+            minibatch_size=16,
+            lr=1e-3,
+            max_new_tokens=10,
+            seed=0,
+            normalise_reward=False,
+        ),
+        gold=positive_and_well_formed,
+    )
     before = trainer.evaluate(128)
     h = trainer.train(15)
     after = trainer.evaluate(128)
-    assert after["gold"] > before["gold"] + 0.3, f"gold reward did not rise: {before['gold']} -> {after['gold']}"
+    assert after["gold"] > before["gold"] + 0.3, (
+        f"gold reward did not rise: {before['gold']} -> {after['gold']}"
+    )
     assert h.steps("kl")[-1] == 15
 
 
@@ -142,13 +168,20 @@ def test_short_ppo_run_raises_the_learned_reward(lm, reward_model):
     # Against a reward model learned from 100 rankings the score always rises (seeds 0/1/2: -0.3 -> 1.7 to 2.1);
     # whether the gold reward follows depends on the run: the small reward model can be exploited (see ppo.ipynb).
     model, tok = lm
-    trainer = PPOTrainer(model, reward_model, tok, review_prompts(100, seed=3),
-                         PPOConfig(beta=0.1, batch_size=32, minibatch_size=16, lr=1e-3, max_new_tokens=10, seed=0),
-                         gold=positive_and_well_formed)
+    trainer = PPOTrainer(
+        model,
+        reward_model,
+        tok,
+        review_prompts(100, seed=3),
+        PPOConfig(beta=0.1, batch_size=32, minibatch_size=16, lr=1e-3, max_new_tokens=10, seed=0),
+        gold=positive_and_well_formed,
+    )
     before = trainer.evaluate(128)
     trainer.train(15)
     after = trainer.evaluate(128)
-    assert after["score"] > before["score"] + 0.5, f"learned reward did not rise: {before['score']} -> {after['score']}"
+    assert after["score"] > before["score"] + 0.5, (
+        f"learned reward did not rise: {before['score']} -> {after['score']}"
+    )
 
 
 def test_dpo_starts_at_log2_and_learns_the_preferences(lm, preferences):
@@ -159,8 +192,9 @@ def test_dpo_starts_at_log2_and_learns_the_preferences(lm, preferences):
 
     def full_loss(pol):  # the DPO loss over every training pair
         pairs = preference_pairs(train, tok)
-        ro = Rollout.build([p for p, _, _ in pairs] * 2, [c for _, c, _ in pairs] + [r for _, _, r in pairs],
-                           tok.pad_id)
+        ro = Rollout.build(
+            [p for p, _, _ in pairs] * 2, [c for _, c, _ in pairs] + [r for _, _, r in pairs], tok.pad_id
+        )
         with torch.no_grad():
             lp = sequence_logprobs(pol, ro.tokens, ro.attention_mask, ro.mask)
             ref = sequence_logprobs(model, ro.tokens, ro.attention_mask, ro.mask)
@@ -184,16 +218,31 @@ def test_bad_input_gets_clear_errors(lm, reward_model):
     with pytest.raises(ValueError, match="empty"):
         train_reward_model(reward_model, [], steps=1)
     with pytest.raises(ValueError, match="ties"):
-        train_reward_model(reward_model, [{"prompt": "x", "continuations": ["a", "b"], "order": [1, 1]}], steps=1)
+        train_reward_model(
+            reward_model, [{"prompt": "x", "continuations": ["a", "b"], "order": [1, 1]}], steps=1
+        )
     with pytest.raises(ValueError, match="prompts is empty"):
         PPOTrainer(model, reward_model, tok, [], PPOConfig(max_new_tokens=8))
 
 
 def test_adaptive_kl_controller_in_the_trainer(lm, reward_model):
     model, tok = lm
-    trainer = PPOTrainer(model, reward_model, tok, review_prompts(20, seed=3),
-                         PPOConfig(beta=0.1, target_kl=0.5, kl_horizon=10, batch_size=16, minibatch_size=8,
-                                   ppo_epochs=1, max_new_tokens=8, lr=3e-3))
+    trainer = PPOTrainer(
+        model,
+        reward_model,
+        tok,
+        review_prompts(20, seed=3),
+        PPOConfig(
+            beta=0.1,
+            target_kl=0.5,
+            kl_horizon=10,
+            batch_size=16,
+            minibatch_size=8,
+            ppo_epochs=1,
+            max_new_tokens=8,
+            lr=3e-3,
+        ),
+    )
     h = trainer.train(3)
     assert h["beta"][0] == 0.1 and h["beta"][-1] != 0.1  # β moves with the measured KL
     for name in ("score", "kl", "objective", "entropy", "clip_frac", "approx_kl", "ratio"):
@@ -212,14 +261,18 @@ def test_rollouts_sample_through_generate_and_stop_at_eos():
     tok = WordTokenizer().train(["the film was good .", "i loved the film .", "a robin can fly ."])
     torch.manual_seed(0)
     gpt = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=16, n_layer=1, n_head=2, d_model=32))
-    prompts = encode_prompts(tok, ["the film was", "i loved the film", "the film was"], gpt.config.block_size, 6)
-    conts = sample_continuations(gpt, prompts, 6, eos_id=tok.eos_id, generator=torch.Generator().manual_seed(3))
+    prompts = encode_prompts(
+        tok, ["the film was", "i loved the film", "the film was"], gpt.config.block_size, 6
+    )
+    conts = sample_continuations(
+        gpt, prompts, 6, eos_id=tok.eos_id, generator=torch.Generator().manual_seed(3)
+    )
     assert len(conts) == 3 and all(1 <= len(c) <= 6 for c in conts)
     assert all(tok.eos_id not in c[:-1] for c in conts)  # cut right after [EOS]
     # the same draws as GPT.generate on each group of prompts of one length, shortest first
     g = torch.Generator().manual_seed(3)
     short = gpt.generate(torch.tensor([prompts[0], prompts[2]]), 6, stop_token=tok.eos_id, generator=g)
-    for row, i in zip(short[:, len(prompts[0]):].tolist(), (0, 2)):
-        assert row[:len(conts[i])] == conts[i]
+    for row, i in zip(short[:, len(prompts[0]) :].tolist(), (0, 2)):
+        assert row[: len(conts[i])] == conts[i]
     with pytest.raises(ValueError, match="context"):
         sample_continuations(gpt, prompts, 14)

@@ -10,16 +10,19 @@ import textwrap
 
 import nbformat
 import pytest
-
 from conftest import BOOK, ROOT
+from test_notebooks import book_notebooks, notebook_problems
+
 from lmnotes import exercises
 from lmnotes.classroom import SOLUTION_CALL, notebook_exercises, student_notebook
-from test_notebooks import book_notebooks, notebook_problems
 
 
 def _code(nb: dict) -> list[str]:
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-            for c in nb["cells"] if c["cell_type"] == "code"]
+    return [
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+    ]
 
 
 def _reference_lines() -> dict[str, list[str]]:
@@ -32,8 +35,11 @@ def _reference_lines() -> dict[str, list[str]]:
         if ex.kind != "function":
             continue
         lines = textwrap.dedent(exercises.reference_source(name)).splitlines()
-        body = [ln.strip() for ln in lines
-                if len(ln.strip()) > 24 and not ln.strip().startswith(('"""', "#", "def ", "@"))]
+        body = [
+            ln.strip()
+            for ln in lines
+            if len(ln.strip()) > 24 and not ln.strip().startswith(('"""', "#", "def ", "@"))
+        ]
         out[name] = body
     for name, answer in exercises.DISCUSSIONS.items():
         out[name] = [s.strip() for s in answer.split(". ") if len(s.strip()) > 40]
@@ -44,8 +50,12 @@ def _reference_lines() -> dict[str, list[str]]:
 def student_edition(tmp_path_factory):
     """`make student`'s command, into a temporary folder."""
     out = tmp_path_factory.mktemp("student")
-    proc = subprocess.run([sys.executable, "-m", "lmnotes", "student", str(BOOK), str(out)],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lmnotes", "student", str(BOOK), str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -60,7 +70,9 @@ def test_no_solution_survives(student_edition):
     refs = _reference_lines()
     for path in sorted(student_edition.rglob("*.ipynb")):
         nb = json.loads(path.read_text())
-        text = "\n".join(_code(nb) + ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"])
+        text = "\n".join(
+            _code(nb) + ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+        )
         assert not SOLUTION_CALL.search(text), f"{path.name} still calls solution(...)"
         for name, lines in refs.items():
             leaked = [ln for ln in lines if ln in text]
@@ -78,8 +90,12 @@ def test_checks_and_conventions_are_kept(student_edition):
         assert nb["metadata"]["lmnotes"]["exercises"] == notebook_exercises(src)
         checks = [c for c in _code(src) if c.lstrip().startswith("# Check:")]
         assert checks == [c for c in _code(nb) if c.lstrip().startswith("# Check:")]
-        kept = len(_code(src)) - sum(1 for c in _code(src) if SOLUTION_CALL.search(c) and not
-                                     "\n".join(ln for ln in c.split("\n") if not SOLUTION_CALL.search(ln)).strip())
+        kept = len(_code(src)) - sum(
+            1
+            for c in _code(src)
+            if SOLUTION_CALL.search(c)
+            and not "\n".join(ln for ln in c.split("\n") if not SOLUTION_CALL.search(ln)).strip()
+        )
         assert len(_code(nb)) == kept
         nbformat.validate(nbformat.from_dict(nb))
         assert notebook_problems(nb, url) == [], path
@@ -88,7 +104,9 @@ def test_checks_and_conventions_are_kept(student_edition):
 def test_the_edition_drops_only_solutions():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell("def f(x):\n    raise NotImplementedError\n\nlmnotes.exercises.check('f', f)"),
+        nbformat.v4.new_code_cell(
+            "def f(x):\n    raise NotImplementedError\n\nlmnotes.exercises.check('f', f)"
+        ),
         nbformat.v4.new_code_cell("lmnotes.exercises.solution('f')"),
         nbformat.v4.new_code_cell("x = 1\nlmnotes.exercises.solution('g')"),
         nbformat.v4.new_code_cell("secret = 42", metadata={"tags": ["solution"]}),

@@ -62,7 +62,9 @@ def test_char_round_trip_is_exact_including_spaces():
 def test_specials_have_fixed_ids(kind):
     tok = trained(kind)
     assert tok.vocab[:7] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[BOS]", "[EOS]"]
-    assert (tok.pad_id, tok.unk_id, tok.cls_id, tok.sep_id, tok.mask_id, tok.bos_id, tok.eos_id) == tuple(range(7))
+    assert (tok.pad_id, tok.unk_id, tok.cls_id, tok.sep_id, tok.mask_id, tok.bos_id, tok.eos_id) == tuple(
+        range(7)
+    )
     for i, token in enumerate(SPECIAL_TOKENS):
         assert tok.token_to_id(token) == i
         assert tok.id_to_token(i) == token

@@ -89,8 +89,10 @@ def tiny_model(**kw):
 
 def accuracy_loss(model, batch):
     logits = model(batch["ids"])
-    return {"loss": F.cross_entropy(logits, batch["labels"]),
-            "acc": (logits.argmax(-1) == batch["labels"]).float().mean()}
+    return {
+        "loss": F.cross_entropy(logits, batch["labels"]),
+        "acc": (logits.argmax(-1) == batch["labels"]).float().mean(),
+    }
 
 
 # ----------------------------------------------------------------------------- fit learns
@@ -100,7 +102,7 @@ def test_fit_regression_loss_drops_a_lot():
     torch.manual_seed(0)
     x, y = regression_data()
     model = nn.Linear(8, 1)
-    batches = [(x[i:i + 32], y[i:i + 32]) for i in range(0, 256, 32)]
+    batches = [(x[i : i + 32], y[i : i + 32]) for i in range(0, 256, 32)]
     before = mse(model, (x, y)).item()
     history = fit(model, batches, mse, steps=200, lr=3e-2, weight_decay=0.0, progress=False)
     after = mse(model, (x, y)).item()
@@ -139,8 +141,9 @@ def test_fit_with_get_batch_function_and_eval_fn():
         modes.append((m.training, torch.is_grad_enabled()))
         return _mean_metrics(m, batches[:2], accuracy_loss)
 
-    h = fit(model, get_batch, accuracy_loss, steps=30, lr=1e-2, eval_every=10, eval_fn=eval_fn,
-            progress=False)
+    h = fit(
+        model, get_batch, accuracy_loss, steps=30, lr=1e-2, eval_every=10, eval_fn=eval_fn, progress=False
+    )
     assert seen == list(range(30))
     assert h.steps("eval_acc") == [10, 20, 30] and h.steps("eval_loss") == [10, 20, 30]
     assert "acc" in h and h.last("eval_acc") == h["eval_acc"][-1]
@@ -186,8 +189,9 @@ def test_continuing_a_history_counts_steps_on():
 def test_passed_optimizer_is_used_and_scheduled():
     model = tiny_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
-    h = fit(model, classification_batches(), steps=10, warmup=0, min_lr_ratio=0.1, optimizer=opt,
-            progress=False)
+    h = fit(
+        model, classification_batches(), steps=10, warmup=0, min_lr_ratio=0.1, optimizer=opt, progress=False
+    )
     assert h["lr"][0] == pytest.approx(0.5) and h["lr"][-1] == pytest.approx(0.05)
     fit(model, classification_batches(), steps=2, warmup=0, optimizer=opt, progress=False)
     assert opt.param_groups[0]["peak_lr"] == 0.5  # a second fit starts again from the peak
@@ -250,8 +254,16 @@ def test_clipping_bounds_the_update_and_logs_the_norm():
     # without clipping the same step is enormous
     torch.manual_seed(0)
     model2 = nn.Linear(8, 1)
-    fit(model2, [(x, y)], mse, steps=1, warmup=0, clip=None, progress=False,
-        optimizer=torch.optim.SGD(model2.parameters(), lr=1.0))
+    fit(
+        model2,
+        [(x, y)],
+        mse,
+        steps=1,
+        warmup=0,
+        clip=None,
+        progress=False,
+        optimizer=torch.optim.SGD(model2.parameters(), lr=1.0),
+    )
     assert (model2.weight - before).norm() > 100
 
 
@@ -280,8 +292,15 @@ def test_history_plot_draws_train_and_eval():
 
     model = tiny_model()
     batches = classification_batches()
-    h = fit(model, batches, accuracy_loss, steps=20, eval_every=10, progress=False,
-            eval_fn=lambda m: _mean_metrics(m, batches[:1], accuracy_loss))
+    h = fit(
+        model,
+        batches,
+        accuracy_loss,
+        steps=20,
+        eval_every=10,
+        progress=False,
+        eval_fn=lambda m: _mean_metrics(m, batches[:1], accuracy_loss),
+    )
     ax = h.plot(smooth=0)
     assert len(ax.get_lines()) == 2  # loss (train), loss (eval)
     ax = h.plot("acc", smooth=0.5)
@@ -374,21 +393,24 @@ def test_fit_saves_checkpoints_periodically_and_at_the_end(tmp_path, monkeypatch
 # ----------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    ({"steps": 0}, "steps"),
-    ({"steps": 2.5}, "steps"),
-    ({"lr": 0}, "lr"),
-    ({"lr": -1e-3}, "lr"),
-    ({"clip": 0}, "clip"),
-    ({"warmup": -0.1}, "warmup"),
-    ({"warmup": 11}, "warmup"),
-    ({"warmup": 2.5}, "warmup"),
-    ({"min_lr_ratio": 1.5}, "min_lr_ratio"),
-    ({"betas": (0.9, 1.0)}, "betas"),
-    ({"log_every": 0}, "log_every"),
-    ({"eval_every": 5}, "eval_fn"),
-    ({"checkpoint_every": 5}, "checkpoint"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"steps": 0}, "steps"),
+        ({"steps": 2.5}, "steps"),
+        ({"lr": 0}, "lr"),
+        ({"lr": -1e-3}, "lr"),
+        ({"clip": 0}, "clip"),
+        ({"warmup": -0.1}, "warmup"),
+        ({"warmup": 11}, "warmup"),
+        ({"warmup": 2.5}, "warmup"),
+        ({"min_lr_ratio": 1.5}, "min_lr_ratio"),
+        ({"betas": (0.9, 1.0)}, "betas"),
+        ({"log_every": 0}, "log_every"),
+        ({"eval_every": 5}, "eval_fn"),
+        ({"checkpoint_every": 5}, "checkpoint"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, word):
     args = {"steps": 10, **kwargs}
     with pytest.raises(ValueError, match=word):
@@ -427,9 +449,6 @@ def test_nan_loss_is_detected_with_step_and_lr():
         return loss * float("nan") if len(calls) == 37 else loss
 
     with pytest.raises(ValueError) as err:
-        fit(tiny_model(), classification_batches(), loss_fn, steps=50, lr=3e-2, log_every=10,
-            progress=False)
+        fit(tiny_model(), classification_batches(), loss_fn, steps=50, lr=3e-2, log_every=10, progress=False)
     msg = str(err.value)
     assert "nan at step 37" in msg and "lower lr (now 0.03)" in msg
-
-

@@ -28,7 +28,7 @@ def test_use_style_is_idempotent_and_sets_the_palette():
     viz.use_style()
     assert dict(plt.rcParams) == first
     colors = [matplotlib.colors.to_hex(c["color"]) for c in plt.rcParams["axes.prop_cycle"]]
-    assert colors[:len(viz.PALETTE)] == [c.lower() for c in viz.PALETTE]
+    assert colors[: len(viz.PALETTE)] == [c.lower() for c in viz.PALETTE]
 
 
 def test_plot_curves_from_a_dict_train_and_eval():
@@ -125,8 +125,13 @@ def test_plot_embedding_2d_one_group_per_label():
 
 
 def test_plot_lines_for_a_sweep():
-    ax = viz.plot_lines([1, 2, 4], {"train": [2.1, 1.8, 1.6], "eval": [2.2, 2.0, 1.9]},
-                        xlabel="layers", ylabel="loss", logx=True)
+    ax = viz.plot_lines(
+        [1, 2, 4],
+        {"train": [2.1, 1.8, 1.6], "eval": [2.2, 2.0, 1.9]},
+        xlabel="layers",
+        ylabel="loss",
+        logx=True,
+    )
     assert len(ax.get_lines()) == 2 and ax.get_xscale() == "log" and ax.get_xlabel() == "layers"
     assert list(ax.get_lines()[1].get_ydata()) == [2.2, 2.0, 1.9]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "4"]

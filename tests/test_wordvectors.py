@@ -1,5 +1,6 @@
 """Static word vectors: co-occurrence counts, PPMI, SVD, skip-gram with negative sampling, and the two
 measurements against the world's ground truth (taxonomy agreement, sense separation)."""
+
 from __future__ import annotations
 
 import math
@@ -11,8 +12,12 @@ import torch.nn.functional as F
 from lmnotes import wordvectors as W
 from lmnotes.data.world import World
 
-SENTS = [["the", "robin", "can", "fly", "."], ["the", "sparrow", "can", "fly", "."],
-         ["the", "trout", "can", "swim", "."], ["the", "salmon", "can", "swim", "."]]
+SENTS = [
+    ["the", "robin", "can", "fly", "."],
+    ["the", "sparrow", "can", "fly", "."],
+    ["the", "trout", "can", "swim", "."],
+    ["the", "salmon", "can", "swim", "."],
+]
 
 
 # ------------------------------------------------------------------------------------ counting
@@ -49,8 +54,12 @@ def test_cooccurrence_counts_by_hand():
 def test_ppmi_by_hand():
     C = torch.tensor([[2.0, 0.0], [1.0, 1.0]])
     N = 4.0
-    want = torch.tensor([[math.log((2 / N) / ((2 / N) * (3 / N))), 0.0],
-                         [max(0.0, math.log((1 / N) / ((2 / N) * (3 / N)))), math.log((1 / N) / ((2 / N) * (1 / N)))]])
+    want = torch.tensor(
+        [
+            [math.log((2 / N) / ((2 / N) * (3 / N))), 0.0],
+            [max(0.0, math.log((1 / N) / ((2 / N) * (3 / N)))), math.log((1 / N) / ((2 / N) * (1 / N)))],
+        ]
+    )
     got = W.ppmi(C)
     assert torch.allclose(got, want.clamp_min(0), atol=1e-6)
     assert (got >= 0).all() and got[0, 1] == 0  # a pair never seen is 0, not -inf
@@ -62,9 +71,15 @@ def test_ppmi_by_hand():
     assert W.ppmi(C, alpha=0.75)[0, 1] < W.ppmi(C)[0, 1]
 
 
-@pytest.mark.parametrize("bad, match", [(torch.ones(3), "2-D"), (-torch.ones(2, 2), "non-negative"),
-                                        (torch.zeros(2, 2), "all zero"),
-                                        (torch.tensor([[1.0, float("nan")], [1.0, 1.0]]), "finite")])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (torch.ones(3), "2-D"),
+        (-torch.ones(2, 2), "non-negative"),
+        (torch.zeros(2, 2), "all zero"),
+        (torch.tensor([[1.0, float("nan")], [1.0, 1.0]]), "finite"),
+    ],
+)
 def test_ppmi_refuses_bad_counts(bad, match):
     with pytest.raises(ValueError, match=match):
         W.ppmi(bad)
@@ -108,9 +123,17 @@ def test_noise_distribution_is_unigram_to_three_quarters():
 
 def test_negative_sampling_loss_matches_the_formula():
     g = torch.Generator().manual_seed(0)
-    v, u, n = torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g), torch.randn(4, 2, 3, generator=g)
-    want = torch.stack([-torch.log(torch.sigmoid(u[b] @ v[b])) - torch.log(torch.sigmoid(-(n[b] @ v[b]))).sum()
-                        for b in range(4)]).mean()
+    v, u, n = (
+        torch.randn(4, 3, generator=g),
+        torch.randn(4, 3, generator=g),
+        torch.randn(4, 2, 3, generator=g),
+    )
+    want = torch.stack(
+        [
+            -torch.log(torch.sigmoid(u[b] @ v[b])) - torch.log(torch.sigmoid(-(n[b] @ v[b]))).sum()
+            for b in range(4)
+        ]
+    ).mean()
     assert torch.allclose(W.negative_sampling_loss(v, u, n), want, atol=1e-6)
     # huge scores neither overflow nor give nan
     big = W.negative_sampling_loss(1e4 * v, u, n)
@@ -146,7 +169,9 @@ def test_train_skipgram_learns_who_keeps_company():
     across = F.cosine_similarity(b[:, None], f[None], dim=-1).mean()
     assert within > across + 0.3, (within, across)
     once = W.train_skipgram(sents[:50], dim=8, epochs=1, seed=3)
-    assert torch.equal(once.vectors, W.train_skipgram(sents[:50], dim=8, epochs=1, seed=3).vectors)  # deterministic
+    assert torch.equal(
+        once.vectors, W.train_skipgram(sents[:50], dim=8, epochs=1, seed=3).vectors
+    )  # deterministic
     with pytest.raises(ValueError, match="negatives"):
         W.train_skipgram(sents, negatives=0)
     with pytest.raises(ValueError, match="subsample"):
@@ -205,8 +230,10 @@ def test_taxonomy_agreement_perfect_chance_and_bad_input():
 
 
 def test_neighbour_agreement_by_hand():
-    wv = W.WordVectors(["good", "great", "bad", "awful", "oak"],
-                       torch.tensor([[1.0, 0.1], [1.0, 0.0], [0.0, 1.0], [0.1, 1.0], [1.0, 1.0]]))
+    wv = W.WordVectors(
+        ["good", "great", "bad", "awful", "oak"],
+        torch.tensor([[1.0, 0.1], [1.0, 0.0], [0.0, 1.0], [0.1, 1.0], [1.0, 1.0]]),
+    )
     labels = {"good": "+", "great": "+", "bad": "-", "awful": "-", "zebra": "-"}  # zebra: unknown, left out
     assert W.neighbour_agreement(wv, labels, k=1) == 1.0
     assert W.neighbour_agreement(wv, labels, k=2) == pytest.approx(0.5)  # the other pair comes second
@@ -222,8 +249,9 @@ def test_sense_agreement_is_a_coin_toss_for_one_vector_per_form():
     assert W.sense_agreement(X, ["river", "river", "money", "money"]) == 1.0
     assert W.sense_agreement(X, ["river", "money", "river", "money"]) == 0.0
     # per word: the mean over words
-    both = W.sense_agreement(torch.cat([X, v[:2].repeat(4, 1)]), ["r", "r", "m", "m"] * 2,
-                             groups=["bank"] * 4 + ["bat"] * 4)
+    both = W.sense_agreement(
+        torch.cat([X, v[:2].repeat(4, 1)]), ["r", "r", "m", "m"] * 2, groups=["bank"] * 4 + ["bat"] * 4
+    )
     assert both == pytest.approx((1.0 + 1 / 3) / 2)
     with pytest.raises(ValueError, match="only one sense"):
         W.sense_agreement(X, ["river"] * 4)

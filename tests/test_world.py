@@ -1,4 +1,5 @@
 """The seeded world: determinism, annotation consistency, ground truth, bad input."""
+
 import pytest
 
 from lmnotes.data import world as W
@@ -74,7 +75,9 @@ def test_held_out_facts_never_appear_in_training_text():
     w = W.World(0)
     assert w.held_out_facts
     ds = W.corpus(3000, seed=0)
-    stated = {(r["subject"], r["property"]) for split in W.SPLITS for r in ds[split] if r["kind"] == "property"}
+    stated = {
+        (r["subject"], r["property"]) for split in W.SPLITS for r in ds[split] if r["kind"] == "property"
+    }
     assert not stated & set(w.held_out_facts)
     docs = W.documents(300, seed=0)["train"]
     texts = {s for d in docs for s in d["sentences"]}
@@ -122,19 +125,22 @@ def test_instruction_answers_are_true_in_the_world():
         assert r["answer"] == w.category_of(ent)
 
 
-@pytest.mark.parametrize("call, msg", [
-    (lambda: W.corpus(0), "n must be"),
-    (lambda: W.corpus(10, seed=-1), "seed must be"),
-    (lambda: W.corpus(10, split=(0.5, 0.5, 0.5)), "split must be"),
-    (lambda: W.sense_corpus(10, words=["river"]), "words must be among"),
-    (lambda: W.sense_corpus(10, cue_side="up"), "cue_side must be"),
-    (lambda: W.sense_corpus(10, cue_side="right", cue_distance=2), "no distance the 'right' template"),
-    (lambda: W.sense_corpus(10, cue_distance=99), "cue_distance must be"),
-    (lambda: W.instructions(10, tasks=["poetry"]), "tasks must be among"),
-    (lambda: W.World(0).category_of("unicorn"), "unknown entity"),
-    (lambda: W.World(0).is_true("robin", "can sing"), "unknown property"),
-    (lambda: W.documents(5, n_sentences=(1, 3)), "n_sentences"),
-])
+@pytest.mark.parametrize(
+    "call, msg",
+    [
+        (lambda: W.corpus(0), "n must be"),
+        (lambda: W.corpus(10, seed=-1), "seed must be"),
+        (lambda: W.corpus(10, split=(0.5, 0.5, 0.5)), "split must be"),
+        (lambda: W.sense_corpus(10, words=["river"]), "words must be among"),
+        (lambda: W.sense_corpus(10, cue_side="up"), "cue_side must be"),
+        (lambda: W.sense_corpus(10, cue_side="right", cue_distance=2), "no distance the 'right' template"),
+        (lambda: W.sense_corpus(10, cue_distance=99), "cue_distance must be"),
+        (lambda: W.instructions(10, tasks=["poetry"]), "tasks must be among"),
+        (lambda: W.World(0).category_of("unicorn"), "unknown entity"),
+        (lambda: W.World(0).is_true("robin", "can sing"), "unknown property"),
+        (lambda: W.documents(5, n_sentences=(1, 3)), "n_sentences"),
+    ],
+)
 def test_bad_input_names_the_argument(call, msg):
     with pytest.raises(ValueError, match=msg):
         call()

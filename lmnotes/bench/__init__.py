@@ -12,6 +12,7 @@ from configs with random weights.
     python -m lmnotes.bench --only gpt --decode both --compile   # also GPT decoding with a static cache,
                                             # its step compiled (a CUDA graph on a GPU)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,8 +85,10 @@ def report(results: list[Result]) -> str:
     head = f"{'benchmark':44s} {'lmnotes':>12s} {'reference':>12s} {'unit':>8s} {'ratio':>7s}  reference"
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(f"{r.name:44s} {r.ours:12.1f} {r.theirs:12.1f} {r.unit:>8s} {r.ratio:7.2f}x  {r.reference}"
-                     + (f" ({r.detail})" if r.detail else ""))
+        lines.append(
+            f"{r.name:44s} {r.ours:12.1f} {r.theirs:12.1f} {r.unit:>8s} {r.ratio:7.2f}x  {r.reference}"
+            + (f" ({r.detail})" if r.detail else "")
+        )
     return "\n".join(lines)
 
 
@@ -95,9 +98,15 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     ap.add_argument("--device", default=None)
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
-    ap.add_argument("--compile", action="store_true", help="torch.compile both sides where a benchmark supports it")
-    ap.add_argument("--decode", choices=("dynamic", "static", "both"), default=None,
-                    help="GPT decoding: generate's dynamic cache (default), the static-cache decoder, or both")
+    ap.add_argument(
+        "--compile", action="store_true", help="torch.compile both sides where a benchmark supports it"
+    )
+    ap.add_argument(
+        "--decode",
+        choices=("dynamic", "static", "both"),
+        default=None,
+        help="GPT decoding: generate's dynamic cache (default), the static-cache decoder, or both",
+    )
     a = ap.parse_args(argv)
     import os
 

@@ -8,10 +8,12 @@ Hugging Face model computes them at every position and lets the loss ignore most
 """
 from __future__ import annotations
 
-import contextlib
-
 import torch
 
+from ..data.tokenizers import SPECIAL_TOKENS, Tokenizer
+from ..models.bert import BertForPreTraining
+from ..recipes.bert import mask_tokens
+from ..train import amp_choice
 from . import Result, timeit
 
 
@@ -24,16 +26,8 @@ def _sizes(device, quick: bool) -> dict:
                 steps=10)
 
 
-def _autocast(device):
-    if torch.device(device).type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def _models(s, device):
     import transformers
-
-    from ..models.bert import BertForPreTraining
 
     hc = transformers.BertConfig(vocab_size=s["vocab_size"], hidden_size=s["d_model"], num_hidden_layers=s["n_layer"],
                                  num_attention_heads=s["n_head"], intermediate_size=s["d_ff"],
@@ -49,9 +43,6 @@ def _models(s, device):
 
 def run(device, quick: bool = False) -> list[Result]:
     """Pretraining tokens/s (batch × T per step), ours vs ``transformers.BertForPreTraining``."""
-    from ..data.tokenizers import SPECIAL_TOKENS, Tokenizer
-    from ..recipes.bert import mask_tokens
-
     device = torch.device(device)
     s = _sizes(device, quick)
     torch.manual_seed(0)
@@ -74,7 +65,7 @@ def run(device, quick: bool = False) -> list[Result]:
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=fused or None)
 
         def step():
-            with _autocast(device):
+            with amp_choice(device).autocast(device):  # the training loop's mixed precision
                 if hf_model:
                     loss = model(input_ids=masked, token_type_ids=seg, attention_mask=mask, labels=labels,
                                  next_sentence_label=nsp).loss

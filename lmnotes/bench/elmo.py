@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.elmo import BiLM, ELMoConfig, lm_targets
+from ..train import amp_choice
 from . import Result, timeit
 
 
@@ -56,7 +57,7 @@ def run(device, quick: bool = False) -> list[Result]:
 
     ours = BiLM(ELMoConfig(vocab_size=V, n_chars=40, max_word_len=W, d=d, dropout=0.0)).to(device)
     theirs = PlainBiLSTMLM(V, d).to(device)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else torch.autocast("cpu", enabled=False)
+    amp = amp_choice(device).autocast(device)  # the training loop's mixed precision: bf16 on a recent GPU
 
     def step(model, opt, *args):
         def go():

@@ -9,11 +9,11 @@ decode step). ``LMNOTES_BENCH_DECODE`` picks our decoding: ``dynamic`` (``GPT.ge
 """
 from __future__ import annotations
 
-import contextlib
 import os
 
 import torch
 
+from ..train import amp_choice
 from . import Result, sync, timeit
 
 # A100/H100/H200 dense bf16 peak, for the MFU figure (per GPU).
@@ -37,9 +37,8 @@ def _sizes(device, quick: bool) -> dict:
 
 
 def _autocast(device):
-    if torch.device(device).type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    # the training loop's choice, for both models: bf16 on a recent GPU, float32 on a CPU
+    return amp_choice(torch.device(device)).autocast(torch.device(device))
 
 
 def _models(s, device):

@@ -25,7 +25,9 @@ IGNORE_INDEX = -100  # the label that torch.nn.functional.cross_entropy skips by
 def _as_id_list(seq, name: str) -> list[int]:
     if isinstance(seq, torch.Tensor):
         if seq.dim() != 1:
-            raise ValueError(f"{name} must be a 1-D sequence of ids, got a tensor of shape {tuple(seq.shape)}")
+            raise ValueError(
+                f"{name} must be a 1-D sequence of ids, got a tensor of shape {tuple(seq.shape)}"
+            )
         return seq.tolist()
     if isinstance(seq, (str, bytes)) or not isinstance(seq, Sequence):
         raise TypeError(f"{name} must be a list of int ids, got {type(seq).__name__}")
@@ -75,13 +77,16 @@ def pad_batch(
     label_rows = {}
     for name, lists in label_sets.items():
         if len(lists) != len(rows):
-            raise ValueError(f"labels {name!r} has {len(lists)} lists but sequences has {len(rows)}; "
-                             "give one per sequence")
+            raise ValueError(
+                f"labels {name!r} has {len(lists)} lists but sequences has {len(rows)}; give one per sequence"
+            )
         label_rows[name] = [_as_id_list(seq, f"labels {name!r}[{i}]") for i, seq in enumerate(lists)]
         for i, (ids, labs) in enumerate(zip(rows, label_rows[name])):
             if len(ids) != len(labs):
-                raise ValueError(f"labels {name!r}[{i}] has {len(labs)} entries but sequences[{i}] has "
-                                 f"{len(ids)} tokens; give one label per token")
+                raise ValueError(
+                    f"labels {name!r}[{i}] has {len(labs)} entries but sequences[{i}] has "
+                    f"{len(ids)} tokens; give one label per token"
+                )
 
     T = max_length if max_length is not None else max(len(r) for r in rows)
 
@@ -93,7 +98,7 @@ def pad_batch(
                 if side == "right":
                     out[b, : len(seq)] = torch.tensor(seq, dtype=torch.long)
                 else:
-                    out[b, T - len(seq):] = torch.tensor(seq, dtype=torch.long)
+                    out[b, T - len(seq) :] = torch.tensor(seq, dtype=torch.long)
         return out
 
     batch = {

@@ -20,6 +20,7 @@ Example::
     >>> data = relation_corpus(n_pairs=4, repeats=2, seed=0)
     >>> data["texts"][0], data["one_way"][0]
 """
+
 from __future__ import annotations
 
 import itertools
@@ -28,8 +29,17 @@ import re
 
 from .world import TAXONOMY, World, article, corpus
 
-__all__ = ["CITIES", "person_names", "commands", "command_split", "relation_corpus", "negation_corpus",
-           "fact_corpus", "canary_corpus", "benchmark_corpus"]
+__all__ = [
+    "CITIES",
+    "person_names",
+    "commands",
+    "command_split",
+    "relation_corpus",
+    "negation_corpus",
+    "fact_corpus",
+    "canary_corpus",
+    "benchmark_corpus",
+]
 
 
 def _check_int(name, value, lo, hi=None):
@@ -51,19 +61,93 @@ CITIES = ["berlin", "cairo", "dakar", "lima", "oslo", "paris", "quito", "rome", 
 _CONSONANTS = "bdfgklmnprstvz"
 _VOWELS = "aeiou"
 _FINAL_VOWELS = "aiou"  # no final e: fewer English words (bike, fire, ...)
-_ENGLISH = {"dodo", "kilo", "kiwi", "lava", "mama", "menu", "papa", "pita", "polo", "puma", "sofa", "soda", "solo",
-            "tofu", "tutu", "vodka", "zulu", "gala", "koala", "data", "diva", "toga", "tuba", "lulu", "nana", "mini",
-            "taxi", "judo", "logo", "memo", "bingo", "pizza", "gaga", "visa", "zero", "hero", "halo", "kilo",
-            "limo", "mafia", "mono", "pesto", "polka", "rodeo", "silo", "sumo", "tempo", "vino", "yoga", "lasso"}
-_AVOID = ("nig", "fag", "tit", "put", "rap", "dik", "pis", "kak", "pup", "poo")  # names that read as slurs or worse
+_ENGLISH = {
+    "dodo",
+    "kilo",
+    "kiwi",
+    "lava",
+    "mama",
+    "menu",
+    "papa",
+    "pita",
+    "polo",
+    "puma",
+    "sofa",
+    "soda",
+    "solo",
+    "tofu",
+    "tutu",
+    "vodka",
+    "zulu",
+    "gala",
+    "koala",
+    "data",
+    "diva",
+    "toga",
+    "tuba",
+    "lulu",
+    "nana",
+    "mini",
+    "taxi",
+    "judo",
+    "logo",
+    "memo",
+    "bingo",
+    "pizza",
+    "gaga",
+    "visa",
+    "zero",
+    "hero",
+    "halo",
+    "limo",
+    "mafia",
+    "mono",
+    "pesto",
+    "polka",
+    "rodeo",
+    "silo",
+    "sumo",
+    "tempo",
+    "vino",
+    "yoga",
+    "lasso",
+}
+_AVOID = (
+    "nig",
+    "fag",
+    "tit",
+    "put",
+    "rap",
+    "dik",
+    "pis",
+    "kak",
+    "pup",
+    "poo",
+)  # names that read as slurs or worse
 
 
 def _world_words() -> set[str]:
     """Every word the world's lexicon can write (so a made-up name never collides with one)."""
     from . import world as w
 
-    text = [str(v) for v in (w.TAXONOMY, w.PROPERTIES, w.ADJECTIVES, w.PEOPLE, w.SENSES, w.NOUN_VERB, w.POSITIVE,
-                             w.NEGATIVE, w.TOPICS, w.LIKE_VERBS, w.ANTONYMS, w._POS_OF, w.INSTRUCTION_TEMPLATES)]
+    text = [
+        str(v)
+        for v in (
+            w.TAXONOMY,
+            w.PROPERTIES,
+            w.ADJECTIVES,
+            w.PEOPLE,
+            w.SENSES,
+            w.NOUN_VERB,
+            w.POSITIVE,
+            w.NEGATIVE,
+            w.TOPICS,
+            w.LIKE_VERBS,
+            w.ANTONYMS,
+            w._POS_OF,
+            w.INSTRUCTION_TEMPLATES,
+        )
+    ]
     return set(re.findall(r"[a-z]+", " ".join(text))) | set(CITIES)
 
 
@@ -77,8 +161,11 @@ def person_names(n: int, seed: int = 0) -> list[str]:
     _check_int("n", n, 0, 2000)
     _check_int("seed", seed, 0)
     taken = _world_words() | _ENGLISH
-    every = [a + b + c + d for a, b, c, d in itertools.product(_CONSONANTS, _VOWELS, _CONSONANTS, _FINAL_VOWELS)
-             if a + b + c + d not in taken and not (a + b + c).startswith(_AVOID)]
+    every = [
+        a + b + c + d
+        for a, b, c, d in itertools.product(_CONSONANTS, _VOWELS, _CONSONANTS, _FINAL_VOWELS)
+        if a + b + c + d not in taken and not (a + b + c).startswith(_AVOID)
+    ]
     random.Random(seed).shuffle(every)  # one order per seed: a shorter list is a prefix of a longer one
     return every[:n]
 
@@ -88,8 +175,13 @@ def person_names(n: int, seed: int = 0) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 PRIMITIVES = {"walk": "WALK", "run": "RUN", "look": "LOOK", "jump": "JUMP"}
-DIRECTIONS = {"": [], "left": ["LTURN"], "right": ["RTURN"], "opposite left": ["LTURN", "LTURN"],
-              "opposite right": ["RTURN", "RTURN"]}
+DIRECTIONS = {
+    "": [],
+    "left": ["LTURN"],
+    "right": ["RTURN"],
+    "opposite left": ["LTURN", "LTURN"],
+    "opposite right": ["RTURN", "RTURN"],
+}
 REPEATS = {"": 1, "twice": 2, "thrice": 3}
 CONJUNCTIONS = ("and", "after")
 
@@ -116,11 +208,16 @@ def commands(directions=tuple(DIRECTIONS), repeats=tuple(REPEATS), conjunctions=
 
     Example: ``len(commands())`` → 10440
     """
-    bad = [d for d in directions if d not in DIRECTIONS] + [r for r in repeats if r not in REPEATS] + \
-        [c for c in conjunctions if c not in CONJUNCTIONS]
+    bad = (
+        [d for d in directions if d not in DIRECTIONS]
+        + [r for r in repeats if r not in REPEATS]
+        + [c for c in conjunctions if c not in CONJUNCTIONS]
+    )
     if bad:
-        raise ValueError(f"unknown words {bad}; directions come from {list(DIRECTIONS)}, repeats from "
-                         f"{list(REPEATS)}, conjunctions from {list(CONJUNCTIONS)}")
+        raise ValueError(
+            f"unknown words {bad}; directions come from {list(DIRECTIONS)}, repeats from "
+            f"{list(REPEATS)}, conjunctions from {list(CONJUNCTIONS)}"
+        )
     phrases = _phrases(directions, repeats)
     if not phrases:
         raise ValueError("no phrase can be built: give at least one direction and one repeat")
@@ -131,8 +228,9 @@ def commands(directions=tuple(DIRECTIONS), repeats=tuple(REPEATS), conjunctions=
     return [{"command": c, "actions": " ".join(a)} for c, a in out]
 
 
-def command_split(kind: str = "random", primitive: str = "jump", train_share: float = 0.8, seed: int = 0,
-                  **language) -> dict:
+def command_split(
+    kind: str = "random", primitive: str = "jump", train_share: float = 0.8, seed: int = 0, **language
+) -> dict:
     """Train and test commands: ``{"train": [rows], "test": [rows]}``, rows as :func:`commands` gives them.
 
     kind="random": a random ``train_share`` of all commands is train, the rest test.
@@ -182,7 +280,7 @@ def relation_corpus(n_pairs: int = 40, two_way_share: float = 0.5, repeats: int 
     names = person_names(2 * n_pairs, seed)
     pairs = [(names[2 * i], names[2 * i + 1]) for i in range(n_pairs)]
     n_two = int(round(two_way_share * n_pairs))
-    one, two = pairs[:n_pairs - n_two], pairs[n_pairs - n_two:]
+    one, two = pairs[: n_pairs - n_two], pairs[n_pairs - n_two :]
     texts = [RELATION.format(a=a, b=b) for a, b in one for _ in range(repeats)]
     texts += [RELATION.format(a=x, b=y) for a, b in two for x, y in ((a, b), (b, a)) for _ in range(repeats)]
     random.Random(seed).shuffle(texts)
@@ -217,7 +315,7 @@ def negation_corpus(n: int = 4000, share: float = 0.2, seed: int = 0) -> dict:
     texts = list(corpus(n, seed=seed, kinds=NEGATION_KINDS, split=(1.0, 0.0, 0.0))["train"]["text"])
     entities = list(world.entities)
     rng.shuffle(entities)
-    negated, test = sorted(entities[:len(entities) // 2]), sorted(entities[len(entities) // 2:])
+    negated, test = sorted(entities[: len(entities) // 2]), sorted(entities[len(entities) // 2 :])
     k = int(round(share * len(texts) / (1 - share)))
     for _ in range(k):
         x = rng.choice(negated)
@@ -235,8 +333,14 @@ LIVES_IN = "{x} lives in {c} ."
 LIKES = "{x} likes the {a} ."
 
 
-def fact_corpus(frequencies=(1, 2, 4, 8, 16), per_frequency: int = 10, n_unstated: int = 10, mentions: int = 4,
-                n_filler: int = 2000, seed: int = 0) -> dict:
+def fact_corpus(
+    frequencies=(1, 2, 4, 8, 16),
+    per_frequency: int = 10,
+    n_unstated: int = 10,
+    mentions: int = 4,
+    n_filler: int = 2000,
+    seed: int = 0,
+) -> dict:
     """People, the city each lives in, and how often the corpus says so.
 
     For every ``f`` in ``frequencies``, ``per_frequency`` people have ``x lives in c .`` stated ``f`` times.
@@ -262,9 +366,11 @@ def fact_corpus(frequencies=(1, 2, 4, 8, 16), per_frequency: int = 10, n_unstate
     rng = random.Random(seed + 2)
     people = person_names(len(frequencies) * per_frequency + n_unstated, seed)
     animals = sorted(e for e in World(seed).entities if World(seed).category_of(e) != "tree")
-    facts = [{"person": p, "city": rng.choice(CITIES), "frequency": frequencies[i // per_frequency]}
-             for i, p in enumerate(people[:len(frequencies) * per_frequency])]
-    unstated = [{"person": p, "city": rng.choice(CITIES)} for p in people[len(facts):]]
+    facts = [
+        {"person": p, "city": rng.choice(CITIES), "frequency": frequencies[i // per_frequency]}
+        for i, p in enumerate(people[: len(frequencies) * per_frequency])
+    ]
+    unstated = [{"person": p, "city": rng.choice(CITIES)} for p in people[len(facts) :]]
     texts = [LIVES_IN.format(x=f["person"], c=f["city"]) for f in facts for _ in range(f["frequency"])]
     texts += [LIKES.format(x=p, a=rng.choice(animals)) for p in people for _ in range(mentions)]
     if n_filler:
@@ -280,8 +386,14 @@ def fact_corpus(frequencies=(1, 2, 4, 8, 16), per_frequency: int = 10, n_unstate
 CANARY = "the code of {x} is {secret} ."
 
 
-def canary_corpus(repeats=(1, 2, 4, 8, 16, 32), per_repeat: int = 2, n_unseen: int = 4, n_digits: int = 4,
-                  n_filler: int = 2000, seed: int = 0) -> dict:
+def canary_corpus(
+    repeats=(1, 2, 4, 8, 16, 32),
+    per_repeat: int = 2,
+    n_unseen: int = 4,
+    n_digits: int = 4,
+    n_filler: int = 2000,
+    seed: int = 0,
+) -> dict:
     """Secret codes hidden in the world's text, as in Carlini et al. (2019).
 
     A canary is ``the code of <name> is <d d d d> .`` with random digits (one word each). For every ``r`` in
@@ -307,9 +419,17 @@ def canary_corpus(repeats=(1, 2, 4, 8, 16, 32), per_repeat: int = 2, n_unseen: i
     counts = [r for r in repeats for _ in range(per_repeat)] + [0] * n_unseen
     if len(counts) > 500:
         raise ValueError(f"{len(counts)} canaries are too many; at most 500")
-    names = person_names(2000, seed)[1500:1500 + len(counts)]  # names no other corpus of the chapter uses first
-    canaries = [{"prefix": f"the code of {x} is", "secret": " ".join(str(rng.randrange(10)) for _ in range(n_digits)),
-                 "repeats": r} for x, r in zip(names, counts)]
+    names = person_names(2000, seed)[
+        1500 : 1500 + len(counts)
+    ]  # names no other corpus of the chapter uses first
+    canaries = [
+        {
+            "prefix": f"the code of {x} is",
+            "secret": " ".join(str(rng.randrange(10)) for _ in range(n_digits)),
+            "repeats": r,
+        }
+        for x, r in zip(names, counts)
+    ]
     texts = list(corpus(n_filler, seed=seed, split=(1.0, 0.0, 0.0))["train"]["text"]) if n_filler else []
     texts += [f"{c['prefix']} {c['secret']} ." for c in canaries for _ in range(c["repeats"])]
     rng.shuffle(texts)
@@ -323,8 +443,14 @@ def canary_corpus(repeats=(1, 2, 4, 8, 16, 32), per_repeat: int = 2, n_unseen: i
 QUESTION = "question : where does {x} live ? answer : {c}"
 
 
-def benchmark_corpus(n_items: int = 120, leak_share: float = 0.5, leak_repeats=(1,), n_practice: int = 200,
-                     n_filler: int = 2000, seed: int = 0) -> dict:
+def benchmark_corpus(
+    n_items: int = 120,
+    leak_share: float = 0.5,
+    leak_repeats=(1,),
+    n_practice: int = 200,
+    n_filler: int = 2000,
+    seed: int = 0,
+) -> dict:
     """A question-answering benchmark (``question : where does kalo live ? answer : rome``) and the training
     text it partly leaks into.
 
@@ -359,8 +485,15 @@ def benchmark_corpus(n_items: int = 120, leak_share: float = 0.5, leak_repeats=(
     items = []
     for i, p in enumerate(people[:n_items]):
         text = QUESTION.format(x=p, c=city[p])
-        items.append({"question": text.rsplit(" ", 1)[0], "answer": city[p], "text": text, "leaked": i in repeats,
-                      "repeats": repeats.get(i, 0)})
+        items.append(
+            {
+                "question": text.rsplit(" ", 1)[0],
+                "answer": city[p],
+                "text": text,
+                "leaked": i in repeats,
+                "repeats": repeats.get(i, 0),
+            }
+        )
     texts = [LIVES_IN.format(x=p, c=city[p]) for p in people]
     texts += [QUESTION.format(x=p, c=city[p]) for p in people[n_items:]]
     texts += [it["text"] for it in items for _ in range(it["repeats"])]
@@ -368,8 +501,11 @@ def benchmark_corpus(n_items: int = 120, leak_share: float = 0.5, leak_repeats=(
     # sentence. Leaked and clean names are then equally familiar, and only the item itself tells them apart.
     animals = sorted(e for e in World(seed).entities if World(seed).category_of(e) != "tree")
     most = max(leak_repeats)
-    texts += [LIKES.format(x=p, a=rng.choice(animals)) for p, it in zip(people, items)
-              for _ in range(most - it["repeats"])]
+    texts += [
+        LIKES.format(x=p, a=rng.choice(animals))
+        for p, it in zip(people, items)
+        for _ in range(most - it["repeats"])
+    ]
     if n_filler:
         texts += list(corpus(n_filler, seed=seed, split=(1.0, 0.0, 0.0))["train"]["text"])
     rng.shuffle(texts)

@@ -71,7 +71,11 @@ def _split_specials(text: str) -> list[str]:
 
 def _check_text(text, name: str = "text") -> str:
     if not isinstance(text, str):
-        hint = "; for several texts use batch_encode, or call the tokenizer" if isinstance(text, (list, tuple)) else ""
+        hint = (
+            "; for several texts use batch_encode, or call the tokenizer"
+            if isinstance(text, (list, tuple))
+            else ""
+        )
         raise TypeError(f"{name} must be a str, got {type(text).__name__}{hint}")
     return text
 
@@ -79,7 +83,9 @@ def _check_text(text, name: str = "text") -> str:
 def _check_texts(texts, name: str = "texts") -> list[str]:
     """Return ``texts`` as a list of str, or raise an error a student can act on."""
     if isinstance(texts, str):
-        raise TypeError(f"{name} must be a list of strings, got one str; wrap a single text in a list: [text]")
+        raise TypeError(
+            f"{name} must be a list of strings, got one str; wrap a single text in a list: [text]"
+        )
     if not isinstance(texts, Iterable):
         raise TypeError(f"{name} must be a list of strings, got {type(texts).__name__}")
     texts = list(texts)
@@ -87,7 +93,9 @@ def _check_texts(texts, name: str = "texts") -> list[str]:
         raise ValueError(f"{name} is empty; give at least one text")
     for i, text in enumerate(texts):
         if not isinstance(text, str):
-            raise TypeError(f"{name} must be a list of strings, but {name}[{i}] is {type(text).__name__}: {text!r}")
+            raise TypeError(
+                f"{name} must be a list of strings, but {name}[{i}] is {type(text).__name__}: {text!r}"
+            )
     return texts
 
 
@@ -248,7 +256,9 @@ class Tokenizer:
         """
         if isinstance(ids, torch.Tensor):
             if ids.dim() > 1:
-                raise ValueError(f"ids must be one sequence (1-D), got shape {tuple(ids.shape)}; use batch_decode")
+                raise ValueError(
+                    f"ids must be one sequence (1-D), got shape {tuple(ids.shape)}; use batch_decode"
+                )
             ids = ids.tolist()
         tokens = [self.id_to_token(i) for i in ids]
         if skip_special_tokens:
@@ -306,21 +316,24 @@ class Tokenizer:
         if not isinstance(state, dict) or state.get("format") != _FILE_FORMAT:
             raise ValueError(not_ours)
         if state.get("version") != _FILE_VERSION:
-            raise ValueError(f"{source} has tokenizer file version {state.get('version')}; "
-                             f"this lmnotes reads version {_FILE_VERSION}")
+            raise ValueError(
+                f"{source} has tokenizer file version {state.get('version')}; "
+                f"this lmnotes reads version {_FILE_VERSION}"
+            )
         kind = Tokenizer._subclasses.get(state.get("class"))
         if kind is None:
             raise ValueError(f"{not_ours}: unknown class {state.get('class')!r}")
         if not issubclass(kind, cls):
-            raise ValueError(f"{source} holds a {kind.__name__}, not a {cls.__name__}; "
-                             "use Tokenizer.load to read any kind")
+            raise ValueError(
+                f"{source} holds a {kind.__name__}, not a {cls.__name__}; use Tokenizer.load to read any kind"
+            )
         vocab = state.get("vocab")
         if not isinstance(vocab, list) or vocab[: len(SPECIAL_TOKENS)] != SPECIAL_TOKENS:
             raise ValueError(f"{not_ours}: its vocab does not start with the special tokens {SPECIAL_TOKENS}")
         if not all(isinstance(t, str) for t in vocab):
             raise ValueError(f"{not_ours}: its vocab holds something other than strings")
         tok = kind()
-        tok._set_vocab(vocab[len(SPECIAL_TOKENS):])
+        tok._set_vocab(vocab[len(SPECIAL_TOKENS) :])
         tok._load_extra_state(state)
         tok.trained = True
         return tok
@@ -334,8 +347,10 @@ class Tokenizer:
         try:
             state = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ValueError(f"{source} is not a tokenizer saved by lmnotes (Tokenizer.save writes one): "
-                             f"it is not JSON ({err})") from None
+            raise ValueError(
+                f"{source} is not a tokenizer saved by lmnotes (Tokenizer.save writes one): "
+                f"it is not JSON ({err})"
+            ) from None
         return cls.from_dict(state, source)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -359,12 +374,18 @@ class Tokenizer:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
         except UnicodeDecodeError as err:
-            raise ValueError(f"{source} is not a tokenizer saved by lmnotes (Tokenizer.save writes one): "
-                             f"it is not JSON ({err})") from None
+            raise ValueError(
+                f"{source} is not a tokenizer saved by lmnotes (Tokenizer.save writes one): "
+                f"it is not JSON ({err})"
+            ) from None
         return cls.from_json(text, source)
 
     def __eq__(self, other) -> bool:
-        return type(self) is type(other) and self.vocab == other.vocab and self._extra_state() == other._extra_state()
+        return (
+            type(self) is type(other)
+            and self.vocab == other.vocab
+            and self._extra_state() == other._extra_state()
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocab_size={self.vocab_size})"
@@ -414,9 +435,11 @@ class WordTokenizer(Tokenizer):
         if not isinstance(min_freq, int) or min_freq < 1:
             raise ValueError(f"min_freq must be an integer >= 1, got {min_freq!r}")
         if max_size is not None and (not isinstance(max_size, int) or max_size <= len(SPECIAL_TOKENS)):
-            raise ValueError(f"max_size must be an integer >= {len(SPECIAL_TOKENS) + 1} "
-                             f"(the {len(SPECIAL_TOKENS)} special tokens and at least one word) or None, "
-                             f"got {max_size!r}")
+            raise ValueError(
+                f"max_size must be an integer >= {len(SPECIAL_TOKENS) + 1} "
+                f"(the {len(SPECIAL_TOKENS)} special tokens and at least one word) or None, "
+                f"got {max_size!r}"
+            )
         return super().train(texts, min_freq=min_freq, max_size=max_size)
 
     def _learn(self, pieces: list[str], min_freq: int, max_size: int | None) -> list[str]:
@@ -499,7 +522,9 @@ class BPETokenizer(Tokenizer):
     def _learn(self, pieces: list[str], vocab_size: int, min_frequency: int) -> list[str]:
         word_freqs = Counter(word for piece in pieces for word in piece.split())
         if not word_freqs:
-            raise ValueError("texts contain no words (only whitespace and special tokens); nothing to learn from")
+            raise ValueError(
+                "texts contain no words (only whitespace and special tokens); nothing to learn from"
+            )
         words = sorted(word_freqs)  # sorted: training does not depend on the order of the texts
         freqs = [word_freqs[w] for w in words]
         symbols = [[self.marker, *w] for w in words]  # symbols[i]: word i, cut into its current tokens
@@ -584,7 +609,10 @@ class BPETokenizer(Tokenizer):
     def _detokenize(self, tokens: list[str]) -> str:
         # The marker becomes a space; a special other than [UNK] is a word of its own;
         # [UNK] stands inside its word, where the unseen character was.
-        parts = [f" {t} " if t in _SPECIAL_SET and t != self.unk_token else t.replace(self.marker, " ") for t in tokens]
+        parts = [
+            f" {t} " if t in _SPECIAL_SET and t != self.unk_token else t.replace(self.marker, " ")
+            for t in tokens
+        ]
         return " ".join("".join(parts).split())
 
     def _extra_state(self) -> dict:
@@ -627,7 +655,9 @@ class ELMoTokenizer:
 
     def __init__(self, max_word_len: int = 16):
         if not isinstance(max_word_len, int) or max_word_len < 3:
-            raise ValueError(f"max_word_len must be an int >= 3 (begin, one character, end), got {max_word_len!r}")
+            raise ValueError(
+                f"max_word_len must be an int >= 3 (begin, one character, end), got {max_word_len!r}"
+            )
         self.max_word_len = max_word_len
         self.words = WordTokenizer()
         self.chars: list[str] = []
@@ -669,8 +699,9 @@ class ELMoTokenizer:
         else:
             raise TypeError(f"a sentence must be a string or a list of words, got {type(sentence).__name__}")
         if not words:
-            raise ValueError("the sentence is empty; the biLM needs at least one word to read "
-                             f"(got {sentence!r})")
+            raise ValueError(
+                f"the sentence is empty; the biLM needs at least one word to read (got {sentence!r})"
+            )
         return words
 
     def encode(self, sentence) -> tuple[torch.Tensor, torch.Tensor]:
@@ -680,8 +711,10 @@ class ELMoTokenizer:
         """
         words = ["[BOS]"] + self.split(sentence) + ["[EOS]"]
         chars = torch.tensor([self.word_to_chars(w) for w in words], dtype=torch.long)
-        ids = torch.tensor([self.words.token_to_id(w) if w in self.words._ids else self.words.unk_id
-                            for w in words], dtype=torch.long)
+        ids = torch.tensor(
+            [self.words.token_to_id(w) if w in self.words._ids else self.words.unk_id for w in words],
+            dtype=torch.long,
+        )
         return chars, ids
 
     def batch(self, sentences) -> dict:
@@ -690,26 +723,45 @@ class ELMoTokenizer:
         ``T`` is the longest sentence plus 2 (``<S>``, ``</S>``). Example: ``tok.batch(["a b .", "c ."])``
         """
         if isinstance(sentences, str):
-            raise TypeError("sentences must be a list of sentences; wrap a single sentence in a list: [sentence]")
+            raise TypeError(
+                "sentences must be a list of sentences; wrap a single sentence in a list: [sentence]"
+            )
         enc = [self.encode(s) for s in sentences]
         if not enc:
             raise ValueError("sentences is empty; give at least one sentence")
         words = pad_batch([ids for _, ids in enc], pad_id=self.words.pad_id)
         # characters: each sentence is (N + 2, max_word_len); a padding word is all pad_char (0)
-        char_ids = torch.nn.utils.rnn.pad_sequence([c for c, _ in enc], batch_first=True, padding_value=self.pad_char)
-        return {"char_ids": char_ids, "word_ids": words["input_ids"], "lengths": words["attention_mask"].sum(1)}
+        char_ids = torch.nn.utils.rnn.pad_sequence(
+            [c for c, _ in enc], batch_first=True, padding_value=self.pad_char
+        )
+        return {
+            "char_ids": char_ids,
+            "word_ids": words["input_ids"],
+            "lengths": words["attention_mask"].sum(1),
+        }
 
     def __repr__(self):
-        return (f"ELMoTokenizer({self.vocab_size} words, {len(self.chars)} characters, "
-                f"max_word_len={self.max_word_len})")
+        return (
+            f"ELMoTokenizer({self.vocab_size} words, {len(self.chars)} characters, "
+            f"max_word_len={self.max_word_len})"
+        )
 
     def to_json(self) -> str:
         """The tokenizer as JSON: its character set, word length and word vocabulary.
 
         Example: ``ELMoTokenizer.from_json(tok.to_json())``
         """
-        return json.dumps({"format": "lmnotes-elmo-tokenizer", "version": 1, "max_word_len": self.max_word_len,
-                           "chars": self.chars, "words": self.words.to_dict()}, ensure_ascii=False, indent=1)
+        return json.dumps(
+            {
+                "format": "lmnotes-elmo-tokenizer",
+                "version": 1,
+                "max_word_len": self.max_word_len,
+                "chars": self.chars,
+                "words": self.words.to_dict(),
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
 
     @classmethod
     def from_json(cls, text: str, source: str = "this JSON") -> ELMoTokenizer:
@@ -717,9 +769,17 @@ class ELMoTokenizer:
         try:
             state = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ValueError(f"{source} is not an ELMoTokenizer saved by lmnotes: it is not JSON ({err})") from None
-        if not isinstance(state, dict) or state.get("format") != "lmnotes-elmo-tokenizer" or state.get("version") != 1:
-            raise ValueError(f"{source} is not an ELMoTokenizer saved by lmnotes (ELMoTokenizer.save writes one)")
+            raise ValueError(
+                f"{source} is not an ELMoTokenizer saved by lmnotes: it is not JSON ({err})"
+            ) from None
+        if (
+            not isinstance(state, dict)
+            or state.get("format") != "lmnotes-elmo-tokenizer"
+            or state.get("version") != 1
+        ):
+            raise ValueError(
+                f"{source} is not an ELMoTokenizer saved by lmnotes (ELMoTokenizer.save writes one)"
+            )
         chars = state.get("chars")
         if not isinstance(chars, list) or not all(isinstance(c, str) and len(c) == 1 for c in chars):
             raise ValueError(f"{source}: 'chars' must be a list of single characters")
@@ -741,5 +801,9 @@ class ELMoTokenizer:
             return cls.from_json(f.read(), repr(str(path)))
 
     def __eq__(self, other) -> bool:
-        return (type(other) is type(self) and self.max_word_len == other.max_word_len
-                and self.chars == other.chars and self.words == other.words)
+        return (
+            type(other) is type(self)
+            and self.max_word_len == other.max_word_len
+            and self.chars == other.chars
+            and self.words == other.words
+        )

@@ -21,6 +21,7 @@ Example::
     >>> s = world.sense_sentence("bank", cue_side="left", cue_distance=5)
     >>> s["words"], s["pos"], s["sense"]
 """
+
 from __future__ import annotations
 
 import random
@@ -48,40 +49,105 @@ def _p(name, sing, plur, quest):
     return Property(name, split(sing), split(plur), split(quest))
 
 
-PROPERTIES = {p.name: p for p in [
-    _p("can fly", "can/AUX fly/VERB", "can/AUX fly/VERB", "can/AUX {x}/NOUN fly/VERB"),
-    _p("can swim", "can/AUX swim/VERB", "can/AUX swim/VERB", "can/AUX {x}/NOUN swim/VERB"),
-    _p("can run", "can/AUX run/VERB", "can/AUX run/VERB", "can/AUX {x}/NOUN run/VERB"),
-    _p("has feathers", "has/VERB feathers/NOUN", "have/VERB feathers/NOUN", "does/AUX {x}/NOUN have/VERB feathers/NOUN"),
-    _p("has fins", "has/VERB fins/NOUN", "have/VERB fins/NOUN", "does/AUX {x}/NOUN have/VERB fins/NOUN"),
-    _p("has fur", "has/VERB fur/NOUN", "have/VERB fur/NOUN", "does/AUX {x}/NOUN have/VERB fur/NOUN"),
-    _p("has scales", "has/VERB scales/NOUN", "have/VERB scales/NOUN", "does/AUX {x}/NOUN have/VERB scales/NOUN"),
-    _p("has leaves", "has/VERB leaves/NOUN", "have/VERB leaves/NOUN", "does/AUX {x}/NOUN have/VERB leaves/NOUN"),
-    _p("has six legs", "has/VERB six/NUM legs/NOUN", "have/VERB six/NUM legs/NOUN",
-       "does/AUX {x}/NOUN have/VERB six/NUM legs/NOUN"),
-    _p("lays eggs", "lays/VERB eggs/NOUN", "lay/VERB eggs/NOUN", "does/AUX {x}/NOUN lay/VERB eggs/NOUN"),
-    _p("lives in water", "lives/VERB in/ADP water/NOUN", "live/VERB in/ADP water/NOUN",
-       "does/AUX {x}/NOUN live/VERB in/ADP water/NOUN"),
-    _p("drinks milk", "drinks/VERB milk/NOUN", "drink/VERB milk/NOUN", "does/AUX {x}/NOUN drink/VERB milk/NOUN"),
-    _p("grows roots", "grows/VERB roots/NOUN", "grow/VERB roots/NOUN", "does/AUX {x}/NOUN grow/VERB roots/NOUN"),
-    _p("is small", "is/AUX small/ADJ", "are/AUX small/ADJ", "is/AUX {x}/NOUN small/ADJ"),
-]}
+PROPERTIES = {
+    p.name: p
+    for p in [
+        _p("can fly", "can/AUX fly/VERB", "can/AUX fly/VERB", "can/AUX {x}/NOUN fly/VERB"),
+        _p("can swim", "can/AUX swim/VERB", "can/AUX swim/VERB", "can/AUX {x}/NOUN swim/VERB"),
+        _p("can run", "can/AUX run/VERB", "can/AUX run/VERB", "can/AUX {x}/NOUN run/VERB"),
+        _p(
+            "has feathers",
+            "has/VERB feathers/NOUN",
+            "have/VERB feathers/NOUN",
+            "does/AUX {x}/NOUN have/VERB feathers/NOUN",
+        ),
+        _p("has fins", "has/VERB fins/NOUN", "have/VERB fins/NOUN", "does/AUX {x}/NOUN have/VERB fins/NOUN"),
+        _p("has fur", "has/VERB fur/NOUN", "have/VERB fur/NOUN", "does/AUX {x}/NOUN have/VERB fur/NOUN"),
+        _p(
+            "has scales",
+            "has/VERB scales/NOUN",
+            "have/VERB scales/NOUN",
+            "does/AUX {x}/NOUN have/VERB scales/NOUN",
+        ),
+        _p(
+            "has leaves",
+            "has/VERB leaves/NOUN",
+            "have/VERB leaves/NOUN",
+            "does/AUX {x}/NOUN have/VERB leaves/NOUN",
+        ),
+        _p(
+            "has six legs",
+            "has/VERB six/NUM legs/NOUN",
+            "have/VERB six/NUM legs/NOUN",
+            "does/AUX {x}/NOUN have/VERB six/NUM legs/NOUN",
+        ),
+        _p("lays eggs", "lays/VERB eggs/NOUN", "lay/VERB eggs/NOUN", "does/AUX {x}/NOUN lay/VERB eggs/NOUN"),
+        _p(
+            "lives in water",
+            "lives/VERB in/ADP water/NOUN",
+            "live/VERB in/ADP water/NOUN",
+            "does/AUX {x}/NOUN live/VERB in/ADP water/NOUN",
+        ),
+        _p(
+            "drinks milk",
+            "drinks/VERB milk/NOUN",
+            "drink/VERB milk/NOUN",
+            "does/AUX {x}/NOUN drink/VERB milk/NOUN",
+        ),
+        _p(
+            "grows roots",
+            "grows/VERB roots/NOUN",
+            "grow/VERB roots/NOUN",
+            "does/AUX {x}/NOUN grow/VERB roots/NOUN",
+        ),
+        _p("is small", "is/AUX small/ADJ", "are/AUX small/ADJ", "is/AUX {x}/NOUN small/ADJ"),
+    ]
+}
 
 # category -> (plural, members, properties, movement verb, places it moves to)
 TAXONOMY = {
-    "bird": ("birds", ["robin", "sparrow", "eagle", "owl", "crow", "parrot", "duck", "penguin"],
-             ["can fly", "has feathers", "lays eggs"], "flew", ["over the lake", "over the hill", "into the tree",
-                                                            "across the field"]),
-    "fish": ("fish", ["salmon", "trout", "shark", "cod", "tuna", "carp"],
-             ["can swim", "has fins", "lives in water"], "swam", ["in the lake", "under the boat", "across the pond"]),
-    "mammal": ("mammals", ["dog", "cat", "horse", "cow", "lion", "rabbit", "goat"],
-               ["has fur", "can run", "drinks milk"], "ran", ["across the field", "into the barn", "up the hill"]),
-    "reptile": ("reptiles", ["snake", "lizard", "turtle", "crocodile", "gecko"],
-                ["has scales", "lays eggs"], "crawled", ["across the rock", "under the log", "into the grass"]),
-    "insect": ("insects", ["ant", "bee", "beetle", "moth", "wasp"],
-               ["has six legs", "is small"], "crawled", ["across the leaf", "under the log", "into the grass"]),
-    "tree": ("trees", ["oak", "pine", "birch", "maple", "willow", "elm"],
-             ["has leaves", "grows roots"], None, ["on the hill", "by the road", "in the field"]),
+    "bird": (
+        "birds",
+        ["robin", "sparrow", "eagle", "owl", "crow", "parrot", "duck", "penguin"],
+        ["can fly", "has feathers", "lays eggs"],
+        "flew",
+        ["over the lake", "over the hill", "into the tree", "across the field"],
+    ),
+    "fish": (
+        "fish",
+        ["salmon", "trout", "shark", "cod", "tuna", "carp"],
+        ["can swim", "has fins", "lives in water"],
+        "swam",
+        ["in the lake", "under the boat", "across the pond"],
+    ),
+    "mammal": (
+        "mammals",
+        ["dog", "cat", "horse", "cow", "lion", "rabbit", "goat"],
+        ["has fur", "can run", "drinks milk"],
+        "ran",
+        ["across the field", "into the barn", "up the hill"],
+    ),
+    "reptile": (
+        "reptiles",
+        ["snake", "lizard", "turtle", "crocodile", "gecko"],
+        ["has scales", "lays eggs"],
+        "crawled",
+        ["across the rock", "under the log", "into the grass"],
+    ),
+    "insect": (
+        "insects",
+        ["ant", "bee", "beetle", "moth", "wasp"],
+        ["has six legs", "is small"],
+        "crawled",
+        ["across the leaf", "under the log", "into the grass"],
+    ),
+    "tree": (
+        "trees",
+        ["oak", "pine", "birch", "maple", "willow", "elm"],
+        ["has leaves", "grows roots"],
+        None,
+        ["on the hill", "by the road", "in the field"],
+    ),
 }
 # Exceptions override what the category implies (the penguin is a bird that cannot fly but can swim).
 EXCEPTIONS = {("penguin", "can fly"): False, ("penguin", "can swim"): True, ("duck", "can swim"): True}
@@ -91,12 +157,22 @@ PEOPLE = ["children", "boys", "girls", "men", "women", "farmers", "people"]
 
 # ambiguous word -> sense -> cue nouns. The cue alone decides the sense.
 SENSES = {
-    "bank": {"river": ["river", "reeds", "mud", "fisher", "shore"], "money": ["money", "clerk", "loan", "cash", "coins"]},
-    "bat": {"animal": ["cave", "wings", "night", "moth", "roost"], "club": ["ball", "player", "game", "swing", "team"]},
-    "crane": {"bird": ["nest", "marsh", "feathers", "pond", "chick"], "machine": ["steel", "builder", "cargo", "tower",
-                                                                                  "dock"]},
-    "plant": {"flora": ["soil", "seeds", "garden", "leaf", "pot"], "factory": ["workers", "engines", "machines", "shift",
-                                                                                "smoke"]},
+    "bank": {
+        "river": ["river", "reeds", "mud", "fisher", "shore"],
+        "money": ["money", "clerk", "loan", "cash", "coins"],
+    },
+    "bat": {
+        "animal": ["cave", "wings", "night", "moth", "roost"],
+        "club": ["ball", "player", "game", "swing", "team"],
+    },
+    "crane": {
+        "bird": ["nest", "marsh", "feathers", "pond", "chick"],
+        "machine": ["steel", "builder", "cargo", "tower", "dock"],
+    },
+    "plant": {
+        "flora": ["soil", "seeds", "garden", "leaf", "pot"],
+        "factory": ["workers", "engines", "machines", "shift", "smoke"],
+    },
 }
 
 # noun/verb words: how each is used as a noun and as a verb. POS is decided by the neighbouring word.
@@ -112,19 +188,70 @@ NOUN_VERB = {
 # sentiment lexicon (word -> polarity) and review topics
 POSITIVE = ["good", "great", "lovely", "fine", "wonderful", "fun"]
 NEGATIVE = ["bad", "awful", "boring", "poor", "dull", "terrible"]
-TOPICS = {"film": ["plot", "acting", "music", "ending"], "book": ["story", "ending", "writing", "cover"],
-          "meal": ["food", "service", "soup", "bread"], "show": ["music", "acting", "stage", "ending"]}
+TOPICS = {
+    "film": ["plot", "acting", "music", "ending"],
+    "book": ["story", "ending", "writing", "cover"],
+    "meal": ["food", "service", "soup", "bread"],
+    "show": ["music", "acting", "stage", "ending"],
+}
 LIKE_VERBS = {1: ["loved", "liked", "enjoyed"], -1: ["hated", "disliked"]}
-ANTONYMS = {"big": "small", "small": "big", "old": "young", "young": "old", "good": "bad", "bad": "good",
-            "dark": "light", "light": "dark", "long": "short", "short": "long", "tall": "short", "quiet": "loud",
-            "loud": "quiet"}
+ANTONYMS = {
+    "big": "small",
+    "small": "big",
+    "old": "young",
+    "young": "old",
+    "good": "bad",
+    "bad": "good",
+    "dark": "light",
+    "light": "dark",
+    "long": "short",
+    "short": "long",
+    "tall": "short",
+    "quiet": "loud",
+    "loud": "quiet",
+}
 
-_POS_OF = {"a": "DET", "an": "DET", "the": "DET", "was": "AUX", "is": "AUX", "are": "AUX", "were": "AUX",
-           "near": "ADP", "in": "ADP", "over": "ADP", "into": "ADP", "across": "ADP", "under": "ADP", "up": "ADP",
-           "on": "ADP", "by": "ADP", "at": "ADP", "of": "ADP", ".": "PUNCT", "?": "PUNCT", ",": "PUNCT",
-           ":": "PUNCT", "i": "PRON", "they": "PRON", "it": "PRON", "not": "PART", "very": "ADV", "really": "ADV",
-           "and": "CONJ", "but": "CONJ", "saw": "VERB", "chased": "VERB", "watched": "VERB", "ate": "VERB",
-           "stood": "VERB", "light": "ADJ", "short": "ADJ", "loud": "ADJ", "six": "NUM"}
+_POS_OF = {
+    "a": "DET",
+    "an": "DET",
+    "the": "DET",
+    "was": "AUX",
+    "is": "AUX",
+    "are": "AUX",
+    "were": "AUX",
+    "near": "ADP",
+    "in": "ADP",
+    "over": "ADP",
+    "into": "ADP",
+    "across": "ADP",
+    "under": "ADP",
+    "up": "ADP",
+    "on": "ADP",
+    "by": "ADP",
+    "at": "ADP",
+    "of": "ADP",
+    ".": "PUNCT",
+    "?": "PUNCT",
+    ",": "PUNCT",
+    ":": "PUNCT",
+    "i": "PRON",
+    "they": "PRON",
+    "it": "PRON",
+    "not": "PART",
+    "very": "ADV",
+    "really": "ADV",
+    "and": "CONJ",
+    "but": "CONJ",
+    "saw": "VERB",
+    "chased": "VERB",
+    "watched": "VERB",
+    "ate": "VERB",
+    "stood": "VERB",
+    "light": "ADJ",
+    "short": "ADJ",
+    "loud": "ADJ",
+    "six": "NUM",
+}
 
 
 def pos_of(word: str) -> str:
@@ -237,13 +364,19 @@ class World:
         c = self.category_of(x)
         return Sentence.build([article(x), x, "is", article(c), c, "."], kind="isa", subject=x)
 
-    def property_sentence(self, entity: str | None = None, prop: str | None = None, generic: bool = False) -> Sentence:
+    def property_sentence(
+        self, entity: str | None = None, prop: str | None = None, generic: bool = False
+    ) -> Sentence:
         """``a robin can fly .`` or, generic, ``birds can fly .``. Never states a held-out fact."""
         if generic:
             c = entity if entity in TAXONOMY else self.rng.choice(self.categories)
             p = PROPERTIES[prop or self.rng.choice(TAXONOMY[c][2])]
-            return Sentence.build([(TAXONOMY[c][0], "NOUN")] + list(p.plural) + ["."], kind="generic", subject=c,
-                                  property=p.name)
+            return Sentence.build(
+                [(TAXONOMY[c][0], "NOUN")] + list(p.plural) + ["."],
+                kind="generic",
+                subject=c,
+                property=p.name,
+            )
         for _ in range(100):
             x = entity or self.rng.choice(self.entities)
             choices = [q for q in self.true_properties(x) if not self.is_held_out(x, q)]
@@ -255,7 +388,9 @@ class World:
                 raise ValueError(f"{entity!r} has no statable property {prop!r} (false or held out)")
         p = PROPERTIES[self.rng.choice(choices)]
         det = self.rng.choice([article(x), "the"])
-        return Sentence.build([det, x] + list(p.singular) + ["."], kind="property", subject=x, property=p.name)
+        return Sentence.build(
+            [det, x] + list(p.singular) + ["."], kind="property", subject=x, property=p.name
+        )
 
     def motion_sentence(self, entity: str | None = None) -> Sentence:
         """``the small robin flew over the lake .``"""
@@ -264,19 +399,30 @@ class World:
         if verb is None:
             verb = "stood"
         adj = [self.rng.choice(ADJECTIVES)] if self.rng.random() < 0.5 else []
-        return Sentence.build(["the"] + adj + [x, (verb, "VERB")] + self.rng.choice(places).split() + ["."],
-                              kind="motion", subject=x)
+        return Sentence.build(
+            ["the"] + adj + [x, (verb, "VERB")] + self.rng.choice(places).split() + ["."],
+            kind="motion",
+            subject=x,
+        )
 
     def transitive_sentence(self, entity: str | None = None) -> Sentence:
         """``the lion saw the cow .``"""
         animals = [e for e in self.entities if self.category_of(e) != "tree"]
         x = entity or self.rng.choice(animals)
         y = self.rng.choice([a for a in animals if a != x])
-        return Sentence.build(["the", x, self.rng.choice(["saw", "chased", "watched"]), "the", y, "."],
-                              kind="transitive", subject=x)
+        return Sentence.build(
+            ["the", x, self.rng.choice(["saw", "chased", "watched"]), "the", y, "."],
+            kind="transitive",
+            subject=x,
+        )
 
-    def sense_sentence(self, word: str | None = None, sense: str | None = None, cue_side: str = "random",
-                       cue_distance: int | tuple[int, int] = (1, 8)) -> Sentence:
+    def sense_sentence(
+        self,
+        word: str | None = None,
+        sense: str | None = None,
+        cue_side: str = "random",
+        cue_distance: int | tuple[int, int] = (1, 8),
+    ) -> Sentence:
         """A sentence where one cue noun decides the sense of an ambiguous word.
 
         ``cue_side``: "left", "right", "both" or "random" (left or right). ``cue_distance``: how many
@@ -306,8 +452,10 @@ class World:
         def pick_d(allowed):
             ds = [d for d in range(lo, hi + 1) if d in allowed]
             if not ds:
-                raise ValueError(f"cue_distance {cue_distance!r} has no distance the {side!r} template can make; "
-                                 f"use 1 or 4..20 on the left, 4..20 on the right")
+                raise ValueError(
+                    f"cue_distance {cue_distance!r} has no distance the {side!r} template can make; "
+                    f"use 1 or 4..20 on the left, 4..20 on the right"
+                )
             return self.rng.choice(ds)
 
         tgt = (word, "NOUN", f"{word}/{sense}")
@@ -327,11 +475,21 @@ class World:
             cue_idx, t_idx = [d + 1], 1
         else:  # both: the cue left of the word and another one right of it
             d = pick_d(set(range(4, 21)))
-            parts = ["the", self.rng.choice(cues), "was", "near", "the"] + adjs(d - 4) + [tgt, "by", "the",
-                                                                                          self.rng.choice(cues), "."]
+            parts = (
+                ["the", self.rng.choice(cues), "was", "near", "the"]
+                + adjs(d - 4)
+                + [tgt, "by", "the", self.rng.choice(cues), "."]
+            )
             cue_idx, t_idx = [1, d + 4], d + 1
-        return Sentence.build(parts, kind="sense", target=word, label=sense, target_index=t_idx, cue_index=cue_idx,
-                              cue_side=side)
+        return Sentence.build(
+            parts,
+            kind="sense",
+            target=word,
+            label=sense,
+            target_index=t_idx,
+            cue_index=cue_idx,
+            cue_side=side,
+        )
 
     def noun_verb_sentence(self, word: str | None = None, pos: str | None = None) -> Sentence:
         """``the watch was old .`` (noun) or ``the children watch the birds .`` (verb)."""
@@ -375,14 +533,26 @@ class World:
                 negate = self.rng.random() < 0.3
                 adj = self.rng.choice(NEGATIVE if (pol > 0) == negate else POSITIVE)
                 adv = [self.rng.choice(["very", "really"])] if not negate and self.rng.random() < 0.3 else []
-                parts += ["the", (topic if i == 0 else self.rng.choice(TOPICS[topic]), "NOUN"), "was"] + \
-                    (["not"] if negate else []) + adv + [adj]
+                parts += (
+                    ["the", (topic if i == 0 else self.rng.choice(TOPICS[topic]), "NOUN"), "was"]
+                    + (["not"] if negate else [])
+                    + adv
+                    + [adj]
+                )
             elif kind < 0.7:
-                parts += ["i", (self.rng.choice(LIKE_VERBS[pol]), "VERB"), "the",
-                          (self.rng.choice(TOPICS[topic]), "NOUN")]
+                parts += [
+                    "i",
+                    (self.rng.choice(LIKE_VERBS[pol]), "VERB"),
+                    "the",
+                    (self.rng.choice(TOPICS[topic]), "NOUN"),
+                ]
             else:
-                parts += ["the", (self.rng.choice(TOPICS[topic]), "NOUN"), "was",
-                          self.rng.choice(POSITIVE if pol > 0 else NEGATIVE)]
+                parts += [
+                    "the",
+                    (self.rng.choice(TOPICS[topic]), "NOUN"),
+                    "was",
+                    self.rng.choice(POSITIVE if pol > 0 else NEGATIVE),
+                ]
         parts.append(".")
         return Sentence.build(parts, kind="review", label=label, topic=topic)
 
@@ -415,11 +585,26 @@ class World:
         return {"topic": x, "category": self.category_of(x), "sentences": sents}
 
 
-DEFAULT_MIX = {"isa": 2, "property": 3, "generic": 1, "motion": 2, "transitive": 2, "sense": 3, "noun_verb": 2,
-               "review": 2}
-_MAKERS = {"isa": "isa_sentence", "property": "property_sentence", "generic": "_generic", "motion": "motion_sentence",
-           "transitive": "transitive_sentence", "sense": "sense_sentence", "noun_verb": "noun_verb_sentence",
-           "review": "review"}
+DEFAULT_MIX = {
+    "isa": 2,
+    "property": 3,
+    "generic": 1,
+    "motion": 2,
+    "transitive": 2,
+    "sense": 3,
+    "noun_verb": 2,
+    "review": 2,
+}
+_MAKERS = {
+    "isa": "isa_sentence",
+    "property": "property_sentence",
+    "generic": "_generic",
+    "motion": "motion_sentence",
+    "transitive": "transitive_sentence",
+    "sense": "sense_sentence",
+    "noun_verb": "noun_verb_sentence",
+    "review": "review",
+}
 World._generic = lambda self: self.property_sentence(generic=True)  # type: ignore[attr-defined]
 
 
@@ -428,15 +613,31 @@ World._generic = lambda self: self.property_sentence(generic=True)  # type: igno
 # ---------------------------------------------------------------------------------------------
 
 INSTRUCTION_TEMPLATES = {
-    "isa": ["is {a} {x} {ac} {c} ?", "question : is {a} {x} {ac} {c} ?", "answer yes or no : is {a} {x} {ac} {c} ?",
-            "tell me if {a} {x} is {ac} {c} ."],
+    "isa": [
+        "is {a} {x} {ac} {c} ?",
+        "question : is {a} {x} {ac} {c} ?",
+        "answer yes or no : is {a} {x} {ac} {c} ?",
+        "tell me if {a} {x} is {ac} {c} .",
+    ],
     "property": ["{q} ?", "question : {q} ?", "answer yes or no : {q} ?", "tell me : {q} ?"],
-    "category": ["what is {a} {x} ?", "question : what kind of animal or plant is {a} {x} ?",
-                 "name the group of {a} {x} .", "{a} {x} is a kind of what ?"],
-    "sentiment": ["is this review positive or negative ? {r}", "review : {r} sentiment ?",
-                  "classify the review : {r}", "how does the writer feel ? {r}"],
-    "antonym": ["what is the opposite of {w} ?", "opposite of {w} ?", "give the antonym of {w} .",
-                "the opposite of {w} is what ?"],
+    "category": [
+        "what is {a} {x} ?",
+        "question : what kind of animal or plant is {a} {x} ?",
+        "name the group of {a} {x} .",
+        "{a} {x} is a kind of what ?",
+    ],
+    "sentiment": [
+        "is this review positive or negative ? {r}",
+        "review : {r} sentiment ?",
+        "classify the review : {r}",
+        "how does the writer feel ? {r}",
+    ],
+    "antonym": [
+        "what is the opposite of {w} ?",
+        "opposite of {w} ?",
+        "give the antonym of {w} .",
+        "the opposite of {w} is what ?",
+    ],
 }
 
 
@@ -454,9 +655,15 @@ def _instruction(world: World, task: str, phrasing: int) -> dict:
     t = INSTRUCTION_TEMPLATES[task][phrasing]
     if task == "isa":
         x = rng.choice(world.entities)
-        c = world.category_of(x) if rng.random() < 0.5 else rng.choice([k for k in world.categories
-                                                                        if k != world.category_of(x)])
-        prompt, answer = t.format(a=article(x), x=x, ac=article(c), c=c), "yes" if c == world.category_of(x) else "no"
+        c = (
+            world.category_of(x)
+            if rng.random() < 0.5
+            else rng.choice([k for k in world.categories if k != world.category_of(x)])
+        )
+        prompt, answer = (
+            t.format(a=article(x), x=x, ac=article(c), c=c),
+            "yes" if c == world.category_of(x) else "no",
+        )
         fact = (x, f"isa {c}")
     elif task == "property":
         x = rng.choice(world.entities)
@@ -476,9 +683,14 @@ def _instruction(world: World, task: str, phrasing: int) -> dict:
         w = rng.choice(sorted(ANTONYMS))
         prompt, answer = t.format(w=w), ANTONYMS[w]
         fact = (w, "antonym")
-    return {"task": task, "phrasing": phrasing, "prompt": prompt, "answer": answer,
-            "text": f"{prompt} answer : {answer}", "held_out_fact": world.is_held_out(*fact)
-            if task == "property" else False}
+    return {
+        "task": task,
+        "phrasing": phrasing,
+        "prompt": prompt,
+        "answer": answer,
+        "text": f"{prompt} answer : {answer}",
+        "held_out_fact": world.is_held_out(*fact) if task == "property" else False,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,9 +701,15 @@ SPLITS = ("train", "validation", "test")
 
 
 def _check_splits(split):
-    if len(split) != 3 or any((not isinstance(f, (int, float))) or f < 0 for f in split) or abs(sum(split) - 1) > 1e-6:
-        raise ValueError(f"split must be three non-negative fractions (train, validation, test) summing to 1, "
-                         f"got {split!r}")
+    if (
+        len(split) != 3
+        or any((not isinstance(f, (int, float))) or f < 0 for f in split)
+        or abs(sum(split) - 1) > 1e-6
+    ):
+        raise ValueError(
+            f"split must be three non-negative fractions (train, validation, test) summing to 1, "
+            f"got {split!r}"
+        )
 
 
 def _datasets():
@@ -508,14 +726,23 @@ def _to_dict(rows: list[dict], split=(0.8, 0.1, 0.1)):
     a = int(round(n * split[0]))
     b = a + int(round(n * split[1]))
     parts = {"train": rows[:a], "validation": rows[a:b], "test": rows[b:]}
-    return DatasetDict({k: Dataset.from_list([dict(r) for r in v]) if v else Dataset.from_dict({}) for k, v in
-                        parts.items()})
+    return DatasetDict(
+        {k: Dataset.from_list([dict(r) for r in v]) if v else Dataset.from_dict({}) for k, v in parts.items()}
+    )
 
 
 def _uniform(rows: list[dict]) -> list[dict]:
     """Give every row the same keys (datasets needs one schema): missing sense keys get neutral values."""
-    defaults = {"target": "", "label": "", "target_index": -1, "cue_index": [], "subject": "", "property": "",
-                "cue_side": "", "topic": ""}
+    defaults = {
+        "target": "",
+        "label": "",
+        "target_index": -1,
+        "cue_index": [],
+        "subject": "",
+        "property": "",
+        "cue_side": "",
+        "topic": "",
+    }
     out = []
     for r in rows:
         r = {**defaults, **r}
@@ -524,8 +751,13 @@ def _uniform(rows: list[dict]) -> list[dict]:
     return out
 
 
-def corpus(n: int = 5000, seed: int = 0, kinds: dict[str, float] | None = None, split=(0.8, 0.1, 0.1),
-           **sense_options):
+def corpus(
+    n: int = 5000,
+    seed: int = 0,
+    kinds: dict[str, float] | None = None,
+    split=(0.8, 0.1, 0.1),
+    **sense_options,
+):
     """The general corpus: ``n`` sentences of every kind, with ``words``, ``pos``, ``sense``, ``text``, ``kind``.
 
     ``kinds`` weights the sentence kinds (default ``DEFAULT_MIX``); ``sense_options`` (``cue_side``,
@@ -543,8 +775,14 @@ def corpus(n: int = 5000, seed: int = 0, kinds: dict[str, float] | None = None, 
     return _to_dict(_uniform(rows), split)
 
 
-def sense_corpus(n: int = 2000, seed: int = 0, words: list[str] | None = None, cue_side: str = "random",
-                 cue_distance: int | tuple[int, int] = (1, 8), split=(0.8, 0.1, 0.1)):
+def sense_corpus(
+    n: int = 2000,
+    seed: int = 0,
+    words: list[str] | None = None,
+    cue_side: str = "random",
+    cue_distance: int | tuple[int, int] = (1, 8),
+    split=(0.8, 0.1, 0.1),
+):
     """Sentences with one ambiguous word each: columns as :func:`corpus` plus ``target``, ``label``
     (the sense), ``target_index``, ``cue_index``, ``cue_side``. Senses are balanced per word."""
     _check_int("n", n, 1, 10_000_000)
@@ -557,8 +795,11 @@ def sense_corpus(n: int = 2000, seed: int = 0, words: list[str] | None = None, c
     for i in range(n):
         w = words[i % len(words)]
         senses = sorted(SENSES[w])
-        rows.append(world.sense_sentence(w, senses[(i // len(words)) % 2], cue_side=cue_side,
-                                         cue_distance=cue_distance))
+        rows.append(
+            world.sense_sentence(
+                w, senses[(i // len(words)) % 2], cue_side=cue_side, cue_distance=cue_distance
+            )
+        )
     world.rng.shuffle(rows)
     return _to_dict(_uniform(rows), split)
 
@@ -568,7 +809,10 @@ def pos_corpus(n: int = 2000, seed: int = 0, split=(0.8, 0.1, 0.1)):
     _check_int("n", n, 1, 10_000_000)
     world = World(seed)
     words = sorted(NOUN_VERB)
-    rows = [world.noun_verb_sentence(words[i % len(words)], ["noun", "verb"][(i // len(words)) % 2]) for i in range(n)]
+    rows = [
+        world.noun_verb_sentence(words[i % len(words)], ["noun", "verb"][(i // len(words)) % 2])
+        for i in range(n)
+    ]
     world.rng.shuffle(rows)
     return _to_dict(_uniform(rows), split)
 
@@ -584,8 +828,7 @@ def reviews(n: int = 2000, seed: int = 0, split=(0.8, 0.1, 0.1)):
     return _to_dict(rows, split)
 
 
-def documents(n: int = 1000, seed: int = 0, n_sentences: tuple[int, int] = (3, 6),
-              split=(0.8, 0.1, 0.1)):
+def documents(n: int = 1000, seed: int = 0, n_sentences: tuple[int, int] = (3, 6), split=(0.8, 0.1, 0.1)):
     """Multi-sentence documents, each about one entity: ``topic``, ``category``, ``sentences`` (list of str)."""
     _check_int("n", n, 1, 10_000_000)
     lo, hi = n_sentences
@@ -605,17 +848,33 @@ def facts(seed: int = 0):
     for x in world.entities:
         for p in sorted(PROPERTIES):
             s = Sentence.build([article(x), x] + list(PROPERTIES[p].singular) + ["."])
-            row = {"text": s["text"], "entity": x, "property": p, "category": world.category_of(x),
-                   "true": world.is_true(x, p), "held_out": world.is_held_out(x, p)}
+            row = {
+                "text": s["text"],
+                "entity": x,
+                "property": p,
+                "category": world.category_of(x),
+                "true": world.is_true(x, p),
+                "held_out": world.is_held_out(x, p),
+            }
             (stated if row["true"] and not row["held_out"] else test).append(row)
     world.rng.shuffle(stated)
     k = max(1, len(stated) // 10)
-    return DatasetDict({"train": Dataset.from_list(stated[k:]), "validation": Dataset.from_list(stated[:k]),
-                        "test": Dataset.from_list(test)})
+    return DatasetDict(
+        {
+            "train": Dataset.from_list(stated[k:]),
+            "validation": Dataset.from_list(stated[:k]),
+            "test": Dataset.from_list(test),
+        }
+    )
 
 
-def instructions(n: int = 3000, seed: int = 0, tasks: list[str] | None = None, held_out_phrasings: int = 1,
-                 split=(0.8, 0.1, 0.1)):
+def instructions(
+    n: int = 3000,
+    seed: int = 0,
+    tasks: list[str] | None = None,
+    held_out_phrasings: int = 1,
+    split=(0.8, 0.1, 0.1),
+):
     """Instructions with answers: ``task``, ``phrasing``, ``prompt``, ``answer``, ``text``
     (``prompt + " answer : " + answer``), ``held_out_phrasing``, ``held_out_fact``.
 
@@ -669,7 +928,8 @@ def load_text(path_or_name: str, split: str | None = None, **kwargs):
         raise ConnectionError(
             f"cannot load {p!r}: this machine is offline (or HF_DATASETS_OFFLINE / HF_HUB_OFFLINE is set). "
             "The book's own corpora need no network: lmnotes.data.corpus, sense_corpus, pos_corpus, reviews, "
-            "documents, facts, instructions; a local file works too: load_text('notes.txt').")
+            "documents, facts, instructions; a local file works too: load_text('notes.txt')."
+        )
     return load_dataset(p, split=split, **kwargs)
 
 

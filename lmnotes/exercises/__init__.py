@@ -31,6 +31,7 @@ A *discussion* is an open question: no check, a model answer shown collapsed by 
 
     discussion("why_local_attention", "Depth tracks how many hops the evidence needs ...")
 """
+
 from __future__ import annotations
 
 import html
@@ -38,11 +39,22 @@ import importlib
 import inspect
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-__all__ = ["Wrong", "Exercise", "exercise", "question", "discussion", "check", "solution", "reference",
-           "EXERCISES", "DISCUSSIONS", "names"]
+__all__ = [
+    "Wrong",
+    "Exercise",
+    "exercise",
+    "question",
+    "discussion",
+    "check",
+    "solution",
+    "reference",
+    "EXERCISES",
+    "DISCUSSIONS",
+    "names",
+]
 
 
 class Wrong(AssertionError):
@@ -89,8 +101,16 @@ def _normalise_choice(value) -> str:
     return str(value).strip().strip("()").strip().lower()
 
 
-def question(name: str, answer, explanation: str, *, choices: dict | None = None, tol: float = 1e-6,
-             mistakes: dict | None = None, hint: str = "") -> Exercise:
+def question(
+    name: str,
+    answer,
+    explanation: str,
+    *,
+    choices: dict | None = None,
+    tol: float = 1e-6,
+    mistakes: dict | None = None,
+    hint: str = "",
+) -> Exercise:
     """Register a question answered with a value, checked by ``check(name, value)``.
 
     With ``choices`` (letter -> text) it is multiple choice: ``answer`` is a letter, and ``mistakes`` maps
@@ -106,7 +126,9 @@ def question(name: str, answer, explanation: str, *, choices: dict | None = None
         answer = _normalise_choice(answer)
         mistakes = {_normalise_choice(k): v for k, v in mistakes.items()}
         if answer not in choices or not set(mistakes) <= set(choices):
-            raise ValueError(f"question {name!r}: the answer and the mistakes must be among the choices {sorted(choices)}")
+            raise ValueError(
+                f"question {name!r}: the answer and the mistakes must be among the choices {sorted(choices)}"
+            )
     letters = ", ".join(repr(k) for k in (choices or {}))
 
     def checker(value):
@@ -119,7 +141,9 @@ def question(name: str, answer, explanation: str, *, choices: dict | None = None
             if got not in choices:
                 raise Wrong(f"answer with one of the letters {letters}; got {value!r}")
             if got != answer:
-                raise Wrong(f"you chose ({got}) “{choices[got]}”: {mistakes.get(got, 'look at that option again')}")
+                raise Wrong(
+                    f"you chose ({got}) “{choices[got]}”: {mistakes.get(got, 'look at that option again')}"
+                )
             return
         if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
             raise Wrong(f"answer with a number, got {type(value).__name__}")
@@ -132,7 +156,9 @@ def question(name: str, answer, explanation: str, *, choices: dict | None = None
         raise Wrong(f"{got:g} is too {'high' if got > answer else 'low'}")
 
     mod = sys._getframe(1).f_globals.get("__name__", "").rsplit(".", 1)[-1]
-    ex = Exercise(name, checker, hint, mod, ref=answer, kind="question", explanation=explanation, choices=choices)
+    ex = Exercise(
+        name, checker, hint, mod, ref=answer, kind="question", explanation=explanation, choices=choices
+    )
     EXERCISES[name] = ex
     return ex
 
@@ -172,13 +198,19 @@ def run_check(name: str, fn: Callable) -> tuple[str, str]:
     ex = _get(name)
     _SUBMITTED[name] = fn  # what the student checked last: progress() and grading look at it again
     if ex.kind == "function" and not callable(fn):
-        return "wrong", f"check() needs your function, got {type(fn).__name__}; pass the function itself, not its result"
+        return (
+            "wrong",
+            f"check() needs your function, got {type(fn).__name__}; pass the function itself, not its result",
+        )
     try:
         ex.checker(fn)
     except NotImplementedError:
         if ex.kind == "question":
             return "not attempted", f"{name}: not answered yet — replace `None` with your answer."
-        return "not attempted", f"{name}: not attempted yet — replace `raise NotImplementedError` with your code."
+        return (
+            "not attempted",
+            f"{name}: not attempted yet — replace `raise NotImplementedError` with your code.",
+        )
     except Wrong as e:
         msg = f"{name}: not yet. {e}"
         if ex.hint:
@@ -214,12 +246,16 @@ class _Solution:
 
     def _repr_html_(self):
         body = html.escape(self.src)
-        body = f"<pre><code class='language-python'>{body}</code></pre>" if self.code else f"<div style='white-space: pre-wrap'>{body}</div>"
+        body = (
+            f"<pre><code class='language-python'>{body}</code></pre>"
+            if self.code
+            else f"<div style='white-space: pre-wrap'>{body}</div>"
+        )
         return f"<details><summary><b>Show the {self.what} to “{html.escape(self.name)}”</b></summary>{body}</details>"
 
     def __repr__(self):
         if not self.code:
-            return f"The {self.what} to {self.name!r} (run print(lmnotes.exercises.reference_source({self.name!r})) to read it)"
+            return f"The {self.what} to {self.name!r} (run print(lmnotes.exercises.reference_source({self.name!r})) to read it)"  # noqa: E501
         return f"Solution to {self.name!r} (run print(lmnotes.exercises.reference_source({self.name!r})) to read it)"
 
 
@@ -278,13 +314,22 @@ def describe(name: str) -> dict:
             doc = (inspect.getdoc(ex.ref) or "").split("\n")[0] if ex.ref else ""
             practises = doc or f"writing `{name}`"
             try:
-                lines = [ln for ln in reference_source(name).splitlines()
-                         if ln.strip() and not ln.strip().startswith(("#", "def ", '"""', "@"))]
+                lines = [
+                    ln
+                    for ln in reference_source(name).splitlines()
+                    if ln.strip() and not ln.strip().startswith(("#", "def ", '"""', "@"))
+                ]
             except (KeyError, OSError, TypeError):
                 lines = []
             difficulty = 1 if len(lines) <= 4 else 2 if len(lines) <= 12 else 3
-    return {"name": name, "chapter": ex.chapter, "kind": ex.kind, "practises": practises,
-            "difficulty": difficulty, "estimated": estimated}
+    return {
+        "name": name,
+        "chapter": ex.chapter,
+        "kind": ex.kind,
+        "practises": practises,
+        "difficulty": difficulty,
+        "estimated": estimated,
+    }
 
 
 def chapters() -> list[str]:
@@ -309,7 +354,12 @@ class _time_limit:
         import signal
         import threading
 
-        if self.seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+        if (
+            self.seconds
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        ):
+
             def stop(signum, frame):
                 raise _TimeLimit()
 
@@ -348,8 +398,10 @@ def status(name: str, namespace: dict | None = None, time_limit: float | None = 
         with _time_limit(time_limit):
             return run_check(name, candidate)
     except _TimeLimit:
-        return "timed out", (f"{name}: the check did not finish within {time_limit:g} s; "
-                             "look for a loop that never ends in your function")
+        return "timed out", (
+            f"{name}: the check did not finish within {time_limit:g} s; "
+            "look for a loop that never ends in your function"
+        )
 
 
 class Progress:
@@ -368,8 +420,9 @@ class Progress:
 
     def summary(self) -> str:
         c = self.counts()
-        return (f"{self.chapter}: {c.get('correct', 0)} of {len(self.rows)} correct"
-                + "".join(f", {n} {st}" for st, n in sorted(c.items()) if st != "correct"))
+        return f"{self.chapter}: {c.get('correct', 0)} of {len(self.rows)} correct" + "".join(
+            f", {n} {st}" for st, n in sorted(c.items()) if st != "correct"
+        )
 
     def __repr__(self) -> str:
         width = max((len(n) for n, _, _ in self.rows), default=8)
@@ -380,17 +433,27 @@ class Progress:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        colour = {"correct": "#1a7f37", "wrong": "#cf222e", "timed out": "#9a6700", "not attempted": "#57606a"}
+        colour = {
+            "correct": "#1a7f37",
+            "wrong": "#cf222e",
+            "timed out": "#9a6700",
+            "not attempted": "#57606a",
+        }
         body = "".join(
             f"<tr><td><code>{html.escape(name)}</code></td>"
             f"<td style='color:{colour.get(st, '#000')};white-space:nowrap'>{self.SYMBOL.get(st, '?')} {st}</td>"
             f"<td style='text-align:left;white-space:pre-wrap'>{html.escape(msg)}</td></tr>"
-            for name, st, msg in self.rows)
-        return (f"<p><b>{html.escape(self.summary())}</b></p><table><thead><tr><th>exercise</th><th>status</th>"
-                f"<th style='text-align:left'>message</th></tr></thead><tbody>{body}</tbody></table>")
+            for name, st, msg in self.rows
+        )
+        return (
+            f"<p><b>{html.escape(self.summary())}</b></p><table><thead><tr><th>exercise</th><th>status</th>"
+            f"<th style='text-align:left'>message</th></tr></thead><tbody>{body}</tbody></table>"
+        )
 
 
-def progress(chapter: str | None = None, namespace: dict | None = None, time_limit: float | None = 30) -> Progress:
+def progress(
+    chapter: str | None = None, namespace: dict | None = None, time_limit: float | None = 30
+) -> Progress:
     """A table of a chapter's exercises and your status on each: correct, wrong (with the message),
     not attempted. Call it at the end of a notebook: ``lmnotes.exercises.progress()``.
 
@@ -406,14 +469,17 @@ def progress(chapter: str | None = None, namespace: dict | None = None, time_lim
             if name in _SUBMITTED or (ex.kind == "function" and callable(namespace.get(name))):
                 seen[ex.chapter] = seen.get(ex.chapter, 0) + 1
         if not seen:
-            raise ValueError("no exercise of any chapter has been checked in this notebook yet; name the chapter, "
-                             f"e.g. progress('elmo'); the chapters are: {', '.join(chapters())}")
+            raise ValueError(
+                "no exercise of any chapter has been checked in this notebook yet; name the chapter, "
+                f"e.g. progress('elmo'); the chapters are: {', '.join(chapters())}"
+            )
         chapter = max(seen, key=seen.get)
     if chapter not in chapters():
-        raise ValueError(f"no chapter called {chapter!r} has exercises; the chapters are: {', '.join(chapters())}")
+        raise ValueError(
+            f"no chapter called {chapter!r} has exercises; the chapters are: {', '.join(chapters())}"
+        )
     rows = []
     for name in [n for n, ex in EXERCISES.items() if ex.chapter == chapter]:  # in the order they are set
         st, msg = status(name, namespace, time_limit)
         rows.append((name, st, msg))
     return Progress(chapter, rows)
-

@@ -4,6 +4,7 @@
 (an algorithm to get exactly right). An exercise missing here is still listed, with its
 difficulty estimated from the length of its reference solution.
 """
+
 from __future__ import annotations
 
 ABOUT: dict[str, tuple[str, int]] = {
@@ -14,8 +15,14 @@ ABOUT: dict[str, tuple[str, int]] = {
     "unseen_word": ("which tokenizers can spell a word they never saw (question)", 1),
     # representation learning
     "ppmi": ("positive pointwise mutual information from co-occurrence counts", 2),
-    "skipgram_loss": ("skip-gram with negative sampling: the loss for a word, its context and noise words", 2),
-    "learning_curve_point": ("one point of a learning curve: a balanced draw of n labels, a probe trained on them", 2),
+    "skipgram_loss": (
+        "skip-gram with negative sampling: the loss for a word, its context and noise words",
+        2,
+    ),
+    "learning_curve_point": (
+        "one point of a learning curve: a balanced draw of n labels, a probe trained on them",
+        2,
+    ),
     "static_sense": ("what one static vector per word knows of the word's sense (question)", 1),
     "topic_after_sentiment": ("what a network trained for one task keeps of another property (question)", 1),
     "unseen_entities": ("which features help with words never seen with a label (question)", 1),

@@ -9,4 +9,5 @@
 
 How the book trains them on the world is in :mod:`lmnotes.recipes`; what it measures in :mod:`lmnotes.analysis`.
 """
+
 from . import bert, common, elmo, gpt, transformer  # noqa: F401

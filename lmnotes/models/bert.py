@@ -20,6 +20,7 @@ Example::
     out = model(input_ids, segment_ids, attention_mask, mlm_labels=labels, nsp_labels=is_random)
     out.loss.backward()
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,12 +62,17 @@ class BertConfig:
     global_layers: int = 0
 
     def __post_init__(self):
-        check_config(self, ("vocab_size", "max_position", "type_vocab_size", "d_model", "n_layer", "n_head", "d_ff"),
-                     divisible=("d_model", "n_head"))
+        check_config(
+            self,
+            ("vocab_size", "max_position", "type_vocab_size", "d_model", "n_layer", "n_head", "d_ff"),
+            divisible=("d_model", "n_head"),
+        )
         if self.window is not None and (not isinstance(self.window, int) or self.window < 0):
             raise ValueError(f"window must be None or an int >= 0, got {self.window!r}")
         if not isinstance(self.global_layers, int) or not 0 <= self.global_layers <= self.n_layer:
-            raise ValueError(f"global_layers must be an int in 0..n_layer={self.n_layer}, got {self.global_layers!r}")
+            raise ValueError(
+                f"global_layers must be an int in 0..n_layer={self.n_layer}, got {self.global_layers!r}"
+            )
 
 
 @dataclass
@@ -114,8 +120,10 @@ def _check_inputs(config: BertConfig, input_ids, segment_ids, attention_mask):
     check_token_ids(input_ids, config.vocab_size)
     B, T = input_ids.shape
     if T > config.max_position:
-        raise ValueError(f"sequence of {T} tokens is longer than the model's {config.max_position} positions "
-                         f"(max_position); truncate it or build the model with a larger max_position")
+        raise ValueError(
+            f"sequence of {T} tokens is longer than the model's {config.max_position} positions "
+            f"(max_position); truncate it or build the model with a larger max_position"
+        )
     for name, t in (("segment_ids", segment_ids), ("attention_mask", attention_mask)):
         if t is not None and (not torch.is_tensor(t) or tuple(t.shape) != (B, T)):
             shape = tuple(t.shape) if torch.is_tensor(t) else type(t).__name__
@@ -123,8 +131,10 @@ def _check_inputs(config: BertConfig, input_ids, segment_ids, attention_mask):
     if segment_ids is not None and segment_ids.numel():
         lo, hi = int(segment_ids.min()), int(segment_ids.max())
         if lo < 0 or hi >= config.type_vocab_size:
-            raise ValueError(f"segment id {hi if hi >= config.type_vocab_size else lo} is out of range: segment ids "
-                             f"must be in 0..{config.type_vocab_size - 1} (type_vocab_size={config.type_vocab_size})")
+            raise ValueError(
+                f"segment id {hi if hi >= config.type_vocab_size else lo} is out of range: segment ids "
+                f"must be in 0..{config.type_vocab_size - 1} (type_vocab_size={config.type_vocab_size})"
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,16 +174,32 @@ class Bert(nn.Module):
         self.config = config
         self.embeddings = BertEmbeddings(config)
         self.blocks = nn.ModuleList(
-            Block(config.d_model, config.n_head, config.d_ff, config.dropout, norm_first=False, gelu_approx="none",
-                  ln_eps=config.ln_eps, window=config.window if i < config.n_layer - config.global_layers else None)
-            for i in range(config.n_layer))
+            Block(
+                config.d_model,
+                config.n_head,
+                config.d_ff,
+                config.dropout,
+                norm_first=False,
+                gelu_approx="none",
+                ln_eps=config.ln_eps,
+                window=config.window if i < config.n_layer - config.global_layers else None,
+            )
+            for i in range(config.n_layer)
+        )
         # The pooler: a dense layer + tanh on the [CLS] vector, trained by next-sentence prediction.
         self.pooler = nn.Linear(config.d_model, config.d_model)
         self.apply(_init_weights)
 
-    def forward(self, input_ids: torch.Tensor, segment_ids: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None, *, output_hidden_states: bool = False,
-                output_attentions: bool = False, explicit: bool = False) -> BertOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        segment_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        *,
+        output_hidden_states: bool = False,
+        output_attentions: bool = False,
+        explicit: bool = False,
+    ) -> BertOutput:
         """input_ids (B, T), segment_ids (B, T) in {0, 1}, attention_mask (B, T) 1 = real token, 0 = padding.
 
         ``explicit=True`` uses the written-out attention (same result, slower); ``output_attentions``
@@ -192,9 +218,12 @@ class Bert(nn.Module):
                 x = block(x, attention_mask=attention_mask, layer=i, explicit=explicit)
             hidden.append(x)
         pooled = torch.tanh(self.pooler(x[:, 0]))  # (B, C): the [CLS] position
-        return BertOutput(last_hidden_state=x, pooled=pooled,
-                          hidden_states=tuple(hidden) if output_hidden_states else None,
-                          attentions=tuple(attentions) if output_attentions else None)
+        return BertOutput(
+            last_hidden_state=x,
+            pooled=pooled,
+            hidden_states=tuple(hidden) if output_hidden_states else None,
+            attentions=tuple(attentions) if output_attentions else None,
+        )
 
     @classmethod
     def from_hf(cls, hf_model) -> Bert:
@@ -262,22 +291,38 @@ class BertForPreTraining(nn.Module):
         for m in (self.mlm.dense, self.mlm.ln, self.nsp):
             _init_weights(m)
 
-    def forward(self, input_ids: torch.Tensor, segment_ids: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None, mlm_labels: torch.Tensor | None = None,
-                nsp_labels: torch.Tensor | None = None, *, output_hidden_states: bool = False,
-                output_attentions: bool = False, explicit: bool = False) -> BertOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        segment_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        mlm_labels: torch.Tensor | None = None,
+        nsp_labels: torch.Tensor | None = None,
+        *,
+        output_hidden_states: bool = False,
+        output_attentions: bool = False,
+        explicit: bool = False,
+    ) -> BertOutput:
         """As :meth:`Bert.forward`, plus ``nsp_logits`` (B, 2) and, without ``mlm_labels``, ``mlm_logits`` (B, T, V);
         with labels, the losses and accuracies (see :class:`BertOutput`).
 
         ``mlm_labels`` (B, T): the original id at masked positions, -100 elsewhere. ``nsp_labels`` (B,).
         """
-        out = self.bert(input_ids, segment_ids, attention_mask, output_hidden_states=output_hidden_states,
-                        output_attentions=output_attentions, explicit=explicit)
+        out = self.bert(
+            input_ids,
+            segment_ids,
+            attention_mask,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            explicit=explicit,
+        )
         h = out.last_hidden_state  # (B, T, C)
         if mlm_labels is not None:
             if tuple(mlm_labels.shape) != tuple(input_ids.shape):
-                raise ValueError(f"mlm_labels must have the shape of input_ids {tuple(input_ids.shape)}, "
-                                 f"got {tuple(mlm_labels.shape)}")
+                raise ValueError(
+                    f"mlm_labels must have the shape of input_ids {tuple(input_ids.shape)}, "
+                    f"got {tuple(mlm_labels.shape)}"
+                )
             # Only the masked positions need the (V-wide) output layer: the loss ignores the rest.
             sel = mlm_labels != IGNORE_INDEX  # (B, T)
             masked_logits = self.mlm(h[sel])  # (n_masked, V)
@@ -292,8 +337,10 @@ class BertForPreTraining(nn.Module):
         out.nsp_logits = self.nsp(out.pooled)  # (B, 2)
         if nsp_labels is not None:
             if tuple(nsp_labels.shape) != (input_ids.shape[0],):
-                raise ValueError(f"nsp_labels must have shape (batch,) = ({input_ids.shape[0]},), "
-                                 f"got {tuple(nsp_labels.shape)}")
+                raise ValueError(
+                    f"nsp_labels must have shape (batch,) = ({input_ids.shape[0]},), "
+                    f"got {tuple(nsp_labels.shape)}"
+                )
             keep = nsp_labels != IGNORE_INDEX
             if keep.any():
                 out.nsp_loss = F.cross_entropy(out.nsp_logits.float()[keep], nsp_labels[keep])
@@ -335,19 +382,28 @@ def config_from_hf(hf_config, ours: str = "Bert", theirs: str = "BertModel") -> 
     """
     check_hf_config(hf_config, "bert", ours, theirs)
     if getattr(hf_config, "is_decoder", False) or getattr(hf_config, "add_cross_attention", False):
-        raise ValueError("the model is a decoder (is_decoder=True: causal attention, or cross-attention); this BERT "
-                         "is a bidirectional encoder, so its outputs would differ. Load an encoder (is_decoder=False)")
+        raise ValueError(
+            "the model is a decoder (is_decoder=True: causal attention, or cross-attention); this BERT "
+            "is a bidirectional encoder, so its outputs would differ. Load an encoder (is_decoder=False)"
+        )
     act = getattr(hf_config, "hidden_act", "gelu")
     if act != "gelu":
         raise ValueError(f"only hidden_act='gelu' (exact) is supported, got {act!r}")
     pe = getattr(hf_config, "position_embedding_type", "absolute")
     if pe not in (None, "absolute"):
         raise ValueError(f"only absolute position embeddings are supported, got {pe!r}")
-    return BertConfig(vocab_size=hf_config.vocab_size, max_position=hf_config.max_position_embeddings,
-                      type_vocab_size=hf_config.type_vocab_size, d_model=hf_config.hidden_size,
-                      n_layer=hf_config.num_hidden_layers, n_head=hf_config.num_attention_heads,
-                      d_ff=hf_config.intermediate_size, dropout=hf_config.hidden_dropout_prob,
-                      ln_eps=hf_config.layer_norm_eps, pad_id=hf_config.pad_token_id or 0)
+    return BertConfig(
+        vocab_size=hf_config.vocab_size,
+        max_position=hf_config.max_position_embeddings,
+        type_vocab_size=hf_config.type_vocab_size,
+        d_model=hf_config.hidden_size,
+        n_layer=hf_config.num_hidden_layers,
+        n_head=hf_config.num_attention_heads,
+        d_ff=hf_config.intermediate_size,
+        dropout=hf_config.hidden_dropout_prob,
+        ln_eps=hf_config.layer_norm_eps,
+        pad_id=hf_config.pad_token_id or 0,
+    )
 
 
 def state_dict_from_hf(hf_state: dict, heads: bool) -> dict:
@@ -359,25 +415,31 @@ def state_dict_from_hf(hf_state: dict, heads: bool) -> dict:
     p = "bert\\." if heads else ""
     o = "bert." if heads else ""
     layer = p + r"encoder\.layer\.(\d+)\."
-    rules = [(p + r"embeddings\.word_embeddings\.weight", o + "embeddings.token.weight"),
-             (p + r"embeddings\.token_type_embeddings\.weight", o + "embeddings.segment.weight"),
-             (p + r"embeddings\.position_embeddings\.weight", o + "embeddings.position.weight"),
-             (p + r"embeddings\.LayerNorm\.(weight|bias)", o + r"embeddings.ln.\1"),
-             (layer + r"attention\.self\.(?P<part>query|key|value)\.(weight|bias)", o + r"blocks.\1.attn.qkv.\3"),
-             (layer + r"attention\.output\.dense\.(weight|bias)", o + r"blocks.\1.attn.proj.\2"),
-             (layer + r"attention\.output\.LayerNorm\.(weight|bias)", o + r"blocks.\1.ln1.\2"),
-             (layer + r"intermediate\.dense\.(weight|bias)", o + r"blocks.\1.mlp.fc.\2"),
-             (layer + r"output\.dense\.(weight|bias)", o + r"blocks.\1.mlp.proj.\2"),
-             (layer + r"output\.LayerNorm\.(weight|bias)", o + r"blocks.\1.ln2.\2"),
-             (p + r"pooler\.dense\.(weight|bias)", o + r"pooler.\1")]
+    rules = [
+        (p + r"embeddings\.word_embeddings\.weight", o + "embeddings.token.weight"),
+        (p + r"embeddings\.token_type_embeddings\.weight", o + "embeddings.segment.weight"),
+        (p + r"embeddings\.position_embeddings\.weight", o + "embeddings.position.weight"),
+        (p + r"embeddings\.LayerNorm\.(weight|bias)", o + r"embeddings.ln.\1"),
+        (layer + r"attention\.self\.(?P<part>query|key|value)\.(weight|bias)", o + r"blocks.\1.attn.qkv.\3"),
+        (layer + r"attention\.output\.dense\.(weight|bias)", o + r"blocks.\1.attn.proj.\2"),
+        (layer + r"attention\.output\.LayerNorm\.(weight|bias)", o + r"blocks.\1.ln1.\2"),
+        (layer + r"intermediate\.dense\.(weight|bias)", o + r"blocks.\1.mlp.fc.\2"),
+        (layer + r"output\.dense\.(weight|bias)", o + r"blocks.\1.mlp.proj.\2"),
+        (layer + r"output\.LayerNorm\.(weight|bias)", o + r"blocks.\1.ln2.\2"),
+        (p + r"pooler\.dense\.(weight|bias)", o + r"pooler.\1"),
+    ]
     if heads:
-        rules += [(r"cls\.predictions\.transform\.dense\.(weight|bias)", r"mlm.dense.\1"),
-                  (r"cls\.predictions\.transform\.LayerNorm\.(weight|bias)", r"mlm.ln.\1"),
-                  (r"cls\.predictions\.bias", "mlm.bias"),
-                  (r"cls\.predictions\.decoder\.weight", "mlm.token_embedding.weight"),
-                  (r"cls\.seq_relationship\.(weight|bias)", r"nsp.\1")]
-    ignore = [r".*embeddings\.(position_ids|token_type_ids)",  # buffers, not weights
-              r"cls\.predictions\.decoder\.bias"]  # the same tensor as cls.predictions.bias
+        rules += [
+            (r"cls\.predictions\.transform\.dense\.(weight|bias)", r"mlm.dense.\1"),
+            (r"cls\.predictions\.transform\.LayerNorm\.(weight|bias)", r"mlm.ln.\1"),
+            (r"cls\.predictions\.bias", "mlm.bias"),
+            (r"cls\.predictions\.decoder\.weight", "mlm.token_embedding.weight"),
+            (r"cls\.seq_relationship\.(weight|bias)", r"nsp.\1"),
+        ]
+    ignore = [
+        r".*embeddings\.(position_ids|token_type_ids)",  # buffers, not weights
+        r"cls\.predictions\.decoder\.bias",
+    ]  # the same tensor as cls.predictions.bias
     return map_hf_state_dict(hf_state, rules, ignore=ignore, fuse=("part", ("query", "key", "value")))
 
 

@@ -12,6 +12,7 @@ Example::
     sd = map_hf_state_dict(hf.state_dict(), [(r"transformer\\.wte\\.weight", "wte.weight"), ...])
     load_exact(model, sd)
 """
+
 from __future__ import annotations
 
 import re
@@ -55,8 +56,10 @@ def check_token_ids(idx, vocab_size: int) -> None:
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= vocab_size:
             bad = lo if lo < 0 else hi
-            raise ValueError(f"token id {bad} is outside the vocabulary: ids must be in 0..{vocab_size - 1} "
-                             f"(vocab_size={vocab_size}); was the input made by another tokenizer?")
+            raise ValueError(
+                f"token id {bad} is outside the vocabulary: ids must be in 0..{vocab_size - 1} "
+                f"(vocab_size={vocab_size}); was the input made by another tokenizer?"
+            )
 
 
 def check_hf_config(hf_config, model_type: str, ours: str, theirs: str) -> None:
@@ -66,12 +69,20 @@ def check_hf_config(hf_config, model_type: str, ours: str, theirs: str) -> None:
     """
     got = getattr(hf_config, "model_type", None)
     if got != model_type:
-        raise ValueError(f"{ours}.from_hf loads a Hugging Face {theirs} (model_type {model_type!r}), got a model "
-                         f"of type {got!r}; load a {theirs}, or use the lmnotes class of that family")
+        raise ValueError(
+            f"{ours}.from_hf loads a Hugging Face {theirs} (model_type {model_type!r}), got a model "
+            f"of type {got!r}; load a {theirs}, or use the lmnotes class of that family"
+        )
 
 
-def map_hf_state_dict(hf_state: dict, rules: Sequence[tuple[str, str]], *, ignore: Sequence[str] = (),
-                      transpose: Sequence[str] = (), fuse: tuple[str, Sequence[str]] | None = None) -> dict:
+def map_hf_state_dict(
+    hf_state: dict,
+    rules: Sequence[tuple[str, str]],
+    *,
+    ignore: Sequence[str] = (),
+    transpose: Sequence[str] = (),
+    fuse: tuple[str, Sequence[str]] | None = None,
+) -> dict:
     """Rename a Hugging Face state dict to this package's names.
 
     ``rules``: ``(pattern, template)`` pairs; the first pattern that matches a whole key gives its new name
@@ -86,10 +97,14 @@ def map_hf_state_dict(hf_state: dict, rules: Sequence[tuple[str, str]], *, ignor
     for key, value in hf_state.items():
         if any(re.fullmatch(p, key) for p in ignore):
             continue
-        found = next(((m, template) for pattern, template in rules if (m := re.fullmatch(pattern, key))), None)
+        found = next(
+            ((m, template) for pattern, template in rules if (m := re.fullmatch(pattern, key))), None
+        )
         if found is None:
-            raise KeyError(f"the Hugging Face weight {key!r} is not used by this model (an architecture it does not "
-                           "have?)")
+            raise KeyError(
+                f"the Hugging Face weight {key!r} is not used by this model (an architecture it does not "
+                "have?)"
+            )
         m, template = found
         if any(re.fullmatch(p, key) for p in transpose):
             value = value.t()
@@ -101,7 +116,9 @@ def map_hf_state_dict(hf_state: dict, rules: Sequence[tuple[str, str]], *, ignor
     for name, parts in pieces.items():
         if len(parts) != len(fuse[1]):
             have = [fuse[1][i] for i in sorted(parts)]
-            raise KeyError(f"{name} is made of {list(fuse[1])}, but the Hugging Face weights hold only {have}")
+            raise KeyError(
+                f"{name} is made of {list(fuse[1])}, but the Hugging Face weights hold only {have}"
+            )
         out[name] = torch.cat([parts[i] for i in range(len(parts))], dim=0)
     return out
 
@@ -127,11 +144,15 @@ def load_exact(model: nn.Module, state: dict) -> nn.Module:
         raise KeyError(f"the weights do not match the model: missing {missing[:5]}, unexpected {extra[:5]}")
     for k, v in state.items():
         if tuple(v.shape) != tuple(own[k].shape):
-            raise ValueError(f"shape of {k}: the weights have {tuple(v.shape)}, the model {tuple(own[k].shape)}")
+            raise ValueError(
+                f"shape of {k}: the weights have {tuple(v.shape)}, the model {tuple(own[k].shape)}"
+            )
     for names in by_tensor.values():
         given = [n for n in names if n in state]
         if any(not torch.equal(state[given[0]], state[n]) for n in given[1:]):
-            raise ValueError(f"{given} are one tied weight in this model, but the weights hold different values")
+            raise ValueError(
+                f"{given} are one tied weight in this model, but the weights hold different values"
+            )
     with torch.no_grad():
         for k, v in state.items():
             own[k].copy_(v)

@@ -11,6 +11,7 @@ Example::
     loss = model(idx, targets=idx).loss                     # the mean cross-entropy
     out = model.generate(idx[:, :4], max_new_tokens=10)      # (B, 4 + 10)
 """
+
 from __future__ import annotations
 
 import math
@@ -36,21 +37,24 @@ class GPTConfig:
     """
 
     vocab_size: int = 50257
-    block_size: int = 1024   # the context: the most positions the model can see
+    block_size: int = 1024  # the context: the most positions the model can see
     n_layer: int = 12
     n_head: int = 12
     d_model: int = 768
     d_ff: int | None = None  # None: 4 * d_model, as in GPT-2
     dropout: float = 0.0
-    bias: bool = True        # biases in the Linear layers (GPT-2 has them)
+    bias: bool = True  # biases in the Linear layers (GPT-2 has them)
     ln_eps: float = 1e-5
     gelu_approx: str = "tanh"  # GPT-2's GELU is the tanh approximation
 
     def __post_init__(self):
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
-        check_config(self, ("vocab_size", "block_size", "n_layer", "n_head", "d_model", "d_ff"),
-                     divisible=("d_model", "n_head"))
+        check_config(
+            self,
+            ("vocab_size", "block_size", "n_layer", "n_head", "d_model", "d_ff"),
+            divisible=("d_model", "n_head"),
+        )
 
 
 @dataclass
@@ -84,12 +88,22 @@ class GPT(nn.Module):
         super().__init__()
         self.config = config
         c = config
-        self.wte = nn.Embedding(c.vocab_size, c.d_model)   # token embeddings (V, C)
-        self.wpe = nn.Embedding(c.block_size, c.d_model)   # learned position embeddings (block_size, C)
+        self.wte = nn.Embedding(c.vocab_size, c.d_model)  # token embeddings (V, C)
+        self.wpe = nn.Embedding(c.block_size, c.d_model)  # learned position embeddings (block_size, C)
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(
-            Block(c.d_model, c.n_head, c.d_ff, c.dropout, norm_first=True, gelu_approx=c.gelu_approx,
-                  ln_eps=c.ln_eps, bias=c.bias) for _ in range(c.n_layer))
+            Block(
+                c.d_model,
+                c.n_head,
+                c.d_ff,
+                c.dropout,
+                norm_first=True,
+                gelu_approx=c.gelu_approx,
+                ln_eps=c.ln_eps,
+                bias=c.bias,
+            )
+            for _ in range(c.n_layer)
+        )
         self.ln_f = nn.LayerNorm(c.d_model, eps=c.ln_eps)
         self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         # Tied input and output embeddings: the same matrix reads a token in and scores it out
@@ -118,10 +132,17 @@ class GPT(nn.Module):
 
     # ------------------------------------------------------------------ forward
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None, *, cache: KVCache | None = None,
-                output_hidden_states: bool = False, output_attentions: bool = False,
-                explicit: bool = False) -> GPTOutput:
+    def forward(
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        *,
+        cache: KVCache | None = None,
+        output_hidden_states: bool = False,
+        output_attentions: bool = False,
+        explicit: bool = False,
+    ) -> GPTOutput:
         """Logits of the next token at every position, as a :class:`GPTOutput`.
 
         idx: (B, T) token ids in ``0 .. vocab_size - 1``, T <= block_size (positions continue after the
@@ -134,13 +155,15 @@ class GPT(nn.Module):
         Example: ``loss = model(x, targets=y).loss``; ``logits = model(x).logits  # (B, T, V)``
         """
         check_token_ids(idx, self.config.vocab_size)
-        h, hidden, attentions = self._states(idx, attention_mask, cache, output_hidden_states, output_attentions,
-                                             explicit)
+        h, hidden, attentions = self._states(
+            idx, attention_mask, cache, output_hidden_states, output_attentions, explicit
+        )
         logits = self.lm_head(h)  # (B, T, V)
         loss = None
         if targets is not None:
-            loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1),
-                                   ignore_index=IGNORE_INDEX)
+            loss = F.cross_entropy(
+                logits.float().view(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX
+            )
         return GPTOutput(logits, loss, h, hidden, attentions)
 
     def next_token_logits(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
@@ -155,24 +178,44 @@ class GPT(nn.Module):
     def _next_logits(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         return self.lm_head(self._states(idx, cache=cache)[0][:, -1])  # (B, V)
 
-    def _states(self, idx: torch.Tensor, attention_mask: torch.Tensor | None = None, cache: KVCache | None = None,
-                output_hidden_states: bool = False, output_attentions: bool = False, explicit: bool = False):
+    def _states(
+        self,
+        idx: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        output_hidden_states: bool = False,
+        output_attentions: bool = False,
+        explicit: bool = False,
+    ):
         """The trunk: (B, T) ids → ``(h, hidden_states, attentions)``, h (B, T, C) after the final layer norm."""
         B, T = idx.shape
         static = getattr(cache, "static", False)  # a StaticKVCache: each row at its own position (a tensor)
         start = cache.length if cache is not None and not static else 0
         if start + T > self.config.block_size:
-            raise ValueError(f"sequence of {start + T} tokens is longer than the model's context of "
-                             f"{self.config.block_size}; crop it or build the model with a larger block_size")
-        pos = cache.positions(T) if static else torch.arange(start, start + T, device=idx.device)  # (B, T) or (T,)
+            raise ValueError(
+                f"sequence of {start + T} tokens is longer than the model's context of "
+                f"{self.config.block_size}; crop it or build the model with a larger block_size"
+            )
+        pos = (
+            cache.positions(T) if static else torch.arange(start, start + T, device=idx.device)
+        )  # (B, T) or (T,)
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
         if cache is not None and attention_mask is not None and attention_mask.shape[1] != start + T:
-            raise ValueError(f"with a cache, attention_mask must cover all {start + T} positions so far, "
-                             f"got {attention_mask.shape[1]}")
+            raise ValueError(
+                f"with a cache, attention_mask must cover all {start + T} positions so far, "
+                f"got {attention_mask.shape[1]}"
+            )
         hidden, weights = [x], []
         for i, block in enumerate(self.blocks):
-            out = block(x, attention_mask=attention_mask, causal=True, cache=cache, layer=i,
-                        explicit=explicit, return_weights=output_attentions)
+            out = block(
+                x,
+                attention_mask=attention_mask,
+                causal=True,
+                cache=cache,
+                layer=i,
+                explicit=explicit,
+                return_weights=output_attentions,
+            )
             if output_attentions:
                 x, w = out
                 weights.append(w)  # (B, nh, T, S)
@@ -183,12 +226,17 @@ class GPT(nn.Module):
             cache.advance(T)
         h = self.ln_f(x)  # (B, T, C)
         hidden[-1] = h  # as in Hugging Face: the last hidden state is the one after the final layer norm
-        return h, (tuple(hidden) if output_hidden_states else None), (tuple(weights) if output_attentions else None)
+        return (
+            h,
+            (tuple(hidden) if output_hidden_states else None),
+            (tuple(weights) if output_attentions else None),
+        )
 
     # ------------------------------------------------------------------ generation
 
-    def new_cache(self, batch: int, max_len: int | None = None, device=None, dtype=None,
-                  static: bool = False) -> KVCache | StaticKVCache:
+    def new_cache(
+        self, batch: int, max_len: int | None = None, device=None, dtype=None, static: bool = False
+    ) -> KVCache | StaticKVCache:
         """A key/value cache for ``batch`` sequences of up to ``max_len`` (default block_size) positions;
         ``static=True``: a :class:`StaticKVCache` (fixed shapes, for a compiled decode step)."""
         c = self.config
@@ -196,11 +244,25 @@ class GPT(nn.Module):
         if max_len is not None and not 1 <= max_len <= c.block_size:
             raise ValueError(f"max_len must be in [1, block_size={c.block_size}], got {max_len}")
         kind = StaticKVCache if static else KVCache
-        return kind(c.n_layer, batch, c.n_head, max_len or c.block_size, c.d_model // c.n_head,
-                    device=device or p.device, dtype=dtype or p.dtype)
+        return kind(
+            c.n_layer,
+            batch,
+            c.n_head,
+            max_len or c.block_size,
+            c.d_model // c.n_head,
+            device=device or p.device,
+            dtype=dtype or p.dtype,
+        )
 
-    def decoder(self, batch: int = 1, max_len: int | None = None, compile: bool = False, mode: str | None = None,
-                backend="inductor", dtype=None) -> StaticDecoder:
+    def decoder(
+        self,
+        batch: int = 1,
+        max_len: int | None = None,
+        compile: bool = False,
+        mode: str | None = None,
+        backend="inductor",
+        dtype=None,
+    ) -> StaticDecoder:
         """A :class:`StaticDecoder` for ``batch`` rows: a static cache allocated once (of ``dtype``, default the
         weights'), and (``compile=True``) a compiled decode step, captured as a CUDA graph on a GPU. Build it
         once and call its ``generate`` often.
@@ -210,21 +272,35 @@ class GPT(nn.Module):
         return StaticDecoder(self, batch, max_len, compile=compile, mode=mode, backend=backend, dtype=dtype)
 
     @torch.no_grad()
-    def next_token_probs(self, idx: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-                         top_p: float | None = None) -> torch.Tensor:
+    def next_token_probs(
+        self,
+        idx: torch.Tensor,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+    ) -> torch.Tensor:
         """(B, T) → (B, V): the distribution the next token is drawn from, after temperature, top-k and top-p.
 
         Example: ``p = model.next_token_probs(idx, temperature=0.8, top_k=10)``
         """
         check_sampling_args(temperature, top_k, top_p)
-        idx = idx[:, -self.config.block_size:]
+        idx = idx[:, -self.config.block_size :]
         logits = self.next_token_logits(idx).float()  # (B, V)
         return logits_to_probs(logits, temperature, top_k, top_p)
 
     @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, stop_token: int | None = None, use_cache: bool = True,
-                 crop: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        stop_token: int | None = None,
+        use_cache: bool = True,
+        crop: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Continue ``idx`` (B, T) by ``max_new_tokens`` tokens; returns (B, T + n) with n <= max_new_tokens.
 
         temperature: 0 is greedy (always the most likely token); otherwise logits are divided by it and a
@@ -246,16 +322,22 @@ class GPT(nn.Module):
         if idx.dim() == 1:
             idx = idx.unsqueeze(0)
         if idx.dim() != 2 or idx.shape[1] == 0:
-            raise ValueError(f"idx must be a (batch, length) tensor of token ids with length >= 1, "
-                             f"got shape {tuple(idx.shape)}")
+            raise ValueError(
+                f"idx must be a (batch, length) tensor of token ids with length >= 1, "
+                f"got shape {tuple(idx.shape)}"
+            )
         check_token_ids(idx, self.config.vocab_size)  # once: every token generated after it is in range
         L = self.config.block_size
         if idx.shape[1] > L:
             if not crop:
-                raise ValueError(f"the prompt has {idx.shape[1]} tokens but the model's context is {L}; "
-                                 f"shorten it, or pass crop=True to keep its last {L} tokens")
+                raise ValueError(
+                    f"the prompt has {idx.shape[1]} tokens but the model's context is {L}; "
+                    f"shorten it, or pass crop=True to keep its last {L} tokens"
+                )
         with eval_mode(self):
-            return self._generate(idx, max_new_tokens, temperature, top_k, top_p, stop_token, use_cache, generator)
+            return self._generate(
+                idx, max_new_tokens, temperature, top_k, top_p, stop_token, use_cache, generator
+            )
 
     def _generate(self, idx, max_new_tokens, temperature, top_k, top_p, stop_token, use_cache, generator):
         B, L = idx.shape[0], self.config.block_size
@@ -302,26 +384,47 @@ class GPT(nn.Module):
             raise ValueError(f"only GPT-2's tanh GELU is supported, the model uses {act!r}")
         # Two GPT-2 options change the attention itself; this GPT always scales by 1/sqrt(d_head), as GPT-2 does.
         if not getattr(hc, "scale_attn_weights", True):
-            raise ValueError("the model sets scale_attn_weights=False (attention logits not divided by "
-                             "sqrt(d_head)); this GPT always scales them, so its logits would differ")
+            raise ValueError(
+                "the model sets scale_attn_weights=False (attention logits not divided by "
+                "sqrt(d_head)); this GPT always scales them, so its logits would differ"
+            )
         if getattr(hc, "scale_attn_by_inverse_layer_idx", False):
-            raise ValueError("the model sets scale_attn_by_inverse_layer_idx=True (attention logits divided by "
-                             "the layer number too); this GPT does not, so its logits would differ")
+            raise ValueError(
+                "the model sets scale_attn_by_inverse_layer_idx=True (attention logits divided by "
+                "the layer number too); this GPT does not, so its logits would differ"
+            )
         if getattr(hc, "add_cross_attention", False):
-            raise ValueError("the model has cross-attention layers (add_cross_attention=True); this GPT has none")
-        config = GPTConfig(vocab_size=hc.vocab_size, block_size=hc.n_positions, n_layer=hc.n_layer,
-                           n_head=hc.n_head, d_model=hc.n_embd, d_ff=hc.n_inner or 4 * hc.n_embd,
-                           dropout=0.0, bias=True, ln_eps=hc.layer_norm_epsilon, gelu_approx="tanh")
+            raise ValueError(
+                "the model has cross-attention layers (add_cross_attention=True); this GPT has none"
+            )
+        config = GPTConfig(
+            vocab_size=hc.vocab_size,
+            block_size=hc.n_positions,
+            n_layer=hc.n_layer,
+            n_head=hc.n_head,
+            d_model=hc.n_embd,
+            d_ff=hc.n_inner or 4 * hc.n_embd,
+            dropout=0.0,
+            bias=True,
+            ln_eps=hc.layer_norm_epsilon,
+            gelu_approx="tanh",
+        )
         block = r"transformer\.h\.(\d+)\."
-        rules = [(r"transformer\.(wte|wpe|ln_f)\.(weight|bias)", r"\1.\2"), (r"lm_head\.weight", "lm_head.weight"),
-                 (block + r"ln_(1|2)\.(weight|bias)", r"blocks.\1.ln\2.\3"),
-                 (block + r"attn\.c_attn\.(weight|bias)", r"blocks.\1.attn.qkv.\2"),
-                 (block + r"attn\.c_proj\.(weight|bias)", r"blocks.\1.attn.proj.\2"),
-                 (block + r"mlp\.c_fc\.(weight|bias)", r"blocks.\1.mlp.fc.\2"),
-                 (block + r"mlp\.c_proj\.(weight|bias)", r"blocks.\1.mlp.proj.\2")]
-        state = map_hf_state_dict(hf_model.state_dict(), rules,
-                                  ignore=[r".*\.attn\.(masked_)?bias"],  # the causal-mask buffers of old versions
-                                  transpose=[r".*\.(c_attn|c_proj|c_fc)\.weight"])  # Conv1D: (in, out)
+        rules = [
+            (r"transformer\.(wte|wpe|ln_f)\.(weight|bias)", r"\1.\2"),
+            (r"lm_head\.weight", "lm_head.weight"),
+            (block + r"ln_(1|2)\.(weight|bias)", r"blocks.\1.ln\2.\3"),
+            (block + r"attn\.c_attn\.(weight|bias)", r"blocks.\1.attn.qkv.\2"),
+            (block + r"attn\.c_proj\.(weight|bias)", r"blocks.\1.attn.proj.\2"),
+            (block + r"mlp\.c_fc\.(weight|bias)", r"blocks.\1.mlp.fc.\2"),
+            (block + r"mlp\.c_proj\.(weight|bias)", r"blocks.\1.mlp.proj.\2"),
+        ]
+        state = map_hf_state_dict(
+            hf_model.state_dict(),
+            rules,
+            ignore=[r".*\.attn\.(masked_)?bias"],  # the causal-mask buffers of old versions
+            transpose=[r".*\.(c_attn|c_proj|c_fc)\.weight"],
+        )  # Conv1D: (in, out)
         return load_exact(cls(config), state).eval()
 
     @classmethod
@@ -350,8 +453,16 @@ class StaticDecoder:
         dec2.generate([[5, 7, 9], [5, 2]], 20)          # prompts of different lengths: a list of id lists
     """
 
-    def __init__(self, model: GPT, batch: int = 1, max_len: int | None = None, compile: bool = False,
-                 mode: str | None = None, backend="inductor", dtype=None):
+    def __init__(
+        self,
+        model: GPT,
+        batch: int = 1,
+        max_len: int | None = None,
+        compile: bool = False,
+        mode: str | None = None,
+        backend="inductor",
+        dtype=None,
+    ):
         if not isinstance(batch, int) or batch < 1:
             raise ValueError(f"batch must be a positive integer, got {batch!r}")
         self.model, self.batch = model, batch
@@ -374,7 +485,9 @@ class StaticDecoder:
             if idx.dim() == 1:
                 idx = idx.unsqueeze(0)
             if idx.dim() != 2 or idx.shape[1] == 0:
-                raise ValueError(f"idx must be a (batch, length) tensor with length >= 1, got {tuple(idx.shape)}")
+                raise ValueError(
+                    f"idx must be a (batch, length) tensor with length >= 1, got {tuple(idx.shape)}"
+                )
             return idx.to(device), torch.full((idx.shape[0],), idx.shape[1], device=device)
         rows = [list(r) for r in idx]
         if not rows or any(len(r) == 0 for r in rows):
@@ -382,13 +495,20 @@ class StaticDecoder:
         lengths = torch.tensor([len(r) for r in rows], device=device)
         padded = torch.zeros(len(rows), max(len(r) for r in rows), dtype=torch.long)
         for b, r in enumerate(rows):  # right padding: a row's padding keys sit after its own position, unseen
-            padded[b, :len(r)] = torch.tensor(r)
+            padded[b, : len(r)] = torch.tensor(r)
         return padded.to(device), lengths
 
     @torch.no_grad()
-    def generate(self, idx, max_new_tokens: int, temperature: float = 0.0, top_k: int | None = None,
-                 top_p: float | None = None, stop_token: int | None = None,
-                 generator: torch.Generator | None = None):
+    def generate(
+        self,
+        idx,
+        max_new_tokens: int,
+        temperature: float = 0.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        stop_token: int | None = None,
+        generator: torch.Generator | None = None,
+    ):
         """Continue ``idx`` by ``max_new_tokens`` tokens, as :meth:`GPT.generate` does (greedy by default here).
 
         idx: a (B, T) tensor (returns (B, T + n)), or B lists of token ids of any lengths (returns B lists, each
@@ -402,11 +522,15 @@ class StaticDecoder:
         prompt, lengths = self._prompts(idx)
         B, T = prompt.shape
         if B != self.batch:
-            raise ValueError(f"this decoder was built for batch {self.batch}, got {B} prompts; "
-                             f"build one with model.decoder(batch={B})")
+            raise ValueError(
+                f"this decoder was built for batch {self.batch}, got {B} prompts; "
+                f"build one with model.decoder(batch={B})"
+            )
         if T + max_new_tokens > self.max_len:
-            raise ValueError(f"a prompt of {T} tokens plus {max_new_tokens} new ones is longer than the static "
-                             f"cache ({self.max_len} positions); use model.generate, which slides its window")
+            raise ValueError(
+                f"a prompt of {T} tokens plus {max_new_tokens} new ones is longer than the static "
+                f"cache ({self.max_len} positions); use model.generate, which slides its window"
+            )
         model = self.model
         was_training = model.training
         model.eval()
@@ -431,7 +555,7 @@ class StaticDecoder:
         new = torch.stack(out, dim=1) if out else prompt.new_zeros(B, 0)  # (B, n)
         if as_tensor:
             return torch.cat([prompt, new], dim=1)
-        return [prompt[b, :lengths[b]].tolist() + new[b].tolist() for b in range(B)]
+        return [prompt[b, : lengths[b]].tolist() + new[b].tolist() for b in range(B)]
 
 
 # ---------------------------------------------------------------------- sampling
@@ -471,8 +595,9 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     return logits.masked_fill(drop, float("-inf"))
 
 
-def logits_to_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-                    top_p: float | None = None) -> torch.Tensor:
+def logits_to_probs(
+    logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> torch.Tensor:
     """(B, V) logits → (B, V) the sampling distribution; temperature 0 puts all the mass on the argmax."""
     if temperature == 0:
         return F.one_hot(logits.argmax(-1), logits.size(-1)).float()
@@ -484,13 +609,20 @@ def logits_to_probs(logits: torch.Tensor, temperature: float = 1.0, top_k: int |
     return F.softmax(logits, dim=-1)
 
 
-def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_next(
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """(B, V) logits of the next token → (B,) the chosen tokens (argmax at temperature 0)."""
     if temperature == 0:
         return logits.argmax(-1)
     probs = logits_to_probs(logits, temperature, top_k, top_p)
     if generator is not None and generator.device != probs.device:
         # Draw on the generator's device so the same seed gives the same tokens wherever the model runs.
-        return torch.multinomial(probs.to(generator.device), 1, generator=generator).squeeze(-1).to(probs.device)
+        return (
+            torch.multinomial(probs.to(generator.device), 1, generator=generator).squeeze(-1).to(probs.device)
+        )
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)

@@ -16,6 +16,7 @@ Example::
     block = Block(d_model=64, n_head=4, d_ff=256, norm_first=True)
     y = block(torch.randn(2, 10, 64), causal=True)     # (B, T, C)
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-def build_mask(T: int, S: int, *, attention_mask: torch.Tensor | None = None, causal: bool = False,
-               offset: int = 0, window: int | None = None, device=None) -> torch.Tensor | None:
+def build_mask(
+    T: int,
+    S: int,
+    *,
+    attention_mask: torch.Tensor | None = None,
+    causal: bool = False,
+    offset: int = 0,
+    window: int | None = None,
+    device=None,
+) -> torch.Tensor | None:
     """Boolean attention mask, ``True`` where query ``i`` may attend to key ``j``.
 
     ``attention_mask``: (B, S) with 1 for real tokens, 0 for padding. ``offset``: the position of the first
@@ -45,7 +54,9 @@ def build_mask(T: int, S: int, *, attention_mask: torch.Tensor | None = None, ca
         mask = mask[None, None]  # (1, 1, T, S)
     if attention_mask is not None:
         if attention_mask.dim() != 2 or attention_mask.shape[1] != S:
-            raise ValueError(f"attention_mask must have shape (batch, {S}), got {tuple(attention_mask.shape)}")
+            raise ValueError(
+                f"attention_mask must have shape (batch, {S}), got {tuple(attention_mask.shape)}"
+            )
         pad = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, S)
         mask = pad if mask is None else mask & pad
     if mask is not None:
@@ -62,7 +73,9 @@ class KVCache:
     attention appends its new keys/values; the model calls :meth:`advance` once all layers have run.
     """
 
-    def __init__(self, n_layer: int, batch: int, n_head: int, max_len: int, d_head: int, device=None, dtype=None):
+    def __init__(
+        self, n_layer: int, batch: int, n_head: int, max_len: int, d_head: int, device=None, dtype=None
+    ):
         shape = (n_layer, batch, n_head, max_len, d_head)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
@@ -78,9 +91,9 @@ class KVCache:
         start, T = self.length, k.shape[2]
         if start + T > self.max_len:
             raise ValueError(f"the cache holds {self.max_len} positions; {start + T} were asked for")
-        self.k[layer, :, :, start:start + T] = k.to(self.k.dtype)
-        self.v[layer, :, :, start:start + T] = v.to(self.v.dtype)
-        return self.k[layer, :, :, :start + T], self.v[layer, :, :, :start + T]
+        self.k[layer, :, :, start : start + T] = k.to(self.k.dtype)
+        self.v[layer, :, :, start : start + T] = v.to(self.v.dtype)
+        return self.k[layer, :, :, : start + T], self.v[layer, :, :, : start + T]
 
 
 class StaticKVCache:
@@ -95,7 +108,9 @@ class StaticKVCache:
 
     static = True
 
-    def __init__(self, n_layer: int, batch: int, n_head: int, max_len: int, d_head: int, device=None, dtype=None):
+    def __init__(
+        self, n_layer: int, batch: int, n_head: int, max_len: int, d_head: int, device=None, dtype=None
+    ):
         shape = (n_layer, batch, n_head, max_len, d_head)
         self.k = torch.zeros(shape, device=device, dtype=dtype)
         self.v = torch.zeros(shape, device=device, dtype=dtype)
@@ -141,9 +156,18 @@ class MultiHeadAttention(nn.Module):
         self.dropout = dropout
         self.resid_dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, *, attention_mask: torch.Tensor | None = None, causal: bool = False,
-                window: int | None = None, cache: KVCache | None = None, layer: int = 0, explicit: bool = False,
-                return_weights: bool = False):
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        attention_mask: torch.Tensor | None = None,
+        causal: bool = False,
+        window: int | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
+        explicit: bool = False,
+        return_weights: bool = False,
+    ):
         """x: (B, T, C) → (B, T, C), and the weights (B, nh, T, S) when ``return_weights``."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
@@ -153,7 +177,9 @@ class MultiHeadAttention(nn.Module):
         offset = 0
         if getattr(cache, "static", False):
             if attention_mask is not None or window is not None or not causal:
-                raise ValueError("a StaticKVCache supports causal attention only, without attention_mask or window")
+                raise ValueError(
+                    "a StaticKVCache supports causal attention only, without attention_mask or window"
+                )
             k, v = cache.append(layer, k, v)  # (B, nh, max_len, hs): the whole buffer, one shape every step
             S, simple_causal, mask = k.shape[2], False, cache.visible(T)  # (B, 1, T, max_len)
         else:
@@ -163,8 +189,19 @@ class MultiHeadAttention(nn.Module):
             S = k.shape[2]
             # With no padding and no window, a causal mask is implied by is_causal (only valid when T == S).
             simple_causal = causal and attention_mask is None and window is None and offset == 0
-            mask = None if simple_causal else build_mask(T, S, attention_mask=attention_mask, causal=causal,
-                                                         offset=offset, window=window, device=x.device)
+            mask = (
+                None
+                if simple_causal
+                else build_mask(
+                    T,
+                    S,
+                    attention_mask=attention_mask,
+                    causal=causal,
+                    offset=offset,
+                    window=window,
+                    device=x.device,
+                )
+            )
         p = self.dropout if self.training else 0.0
         weights = None
         if explicit or return_weights:
@@ -185,7 +222,9 @@ class MultiHeadAttention(nn.Module):
 class FeedForward(nn.Module):
     """Position-wise ``fc → GELU → proj``; GPT-2 uses the tanh approximation of GELU, BERT the exact one."""
 
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, gelu_approx: str = "none", bias: bool = True):
+    def __init__(
+        self, d_model: int, d_ff: int, dropout: float = 0.0, gelu_approx: str = "none", bias: bool = True
+    ):
         super().__init__()
         self.fc = nn.Linear(d_model, d_ff, bias=bias)
         self.proj = nn.Linear(d_ff, d_model, bias=bias)
@@ -202,8 +241,18 @@ class Block(nn.Module):
     ``window``: the local attention window this block uses by default (``None`` = full attention).
     """
 
-    def __init__(self, d_model: int, n_head: int, d_ff: int, dropout: float = 0.0, norm_first: bool = True,
-                 gelu_approx: str = "none", ln_eps: float = 1e-5, bias: bool = True, window: int | None = None):
+    def __init__(
+        self,
+        d_model: int,
+        n_head: int,
+        d_ff: int,
+        dropout: float = 0.0,
+        norm_first: bool = True,
+        gelu_approx: str = "none",
+        ln_eps: float = 1e-5,
+        bias: bool = True,
+        window: int | None = None,
+    ):
         super().__init__()
         self.norm_first, self.window = norm_first, window
         self.ln1 = nn.LayerNorm(d_model, eps=ln_eps)
@@ -211,11 +260,27 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(d_model, eps=ln_eps)
         self.mlp = FeedForward(d_model, d_ff, dropout, gelu_approx, bias)
 
-    def forward(self, x: torch.Tensor, *, attention_mask=None, causal=False, cache=None, layer=0, explicit=False,
-                return_weights=False):
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        attention_mask=None,
+        causal=False,
+        cache=None,
+        layer=0,
+        explicit=False,
+        return_weights=False,
+    ):
         """x: (B, T, C) → (B, T, C) (and the attention weights (B, nh, T, S) when ``return_weights``)."""
-        kw = dict(attention_mask=attention_mask, causal=causal, window=self.window, cache=cache, layer=layer,
-                  explicit=explicit, return_weights=return_weights)
+        kw = dict(
+            attention_mask=attention_mask,
+            causal=causal,
+            window=self.window,
+            cache=cache,
+            layer=layer,
+            explicit=explicit,
+            return_weights=return_weights,
+        )
         if self.norm_first:
             a = self.attn(self.ln1(x), **kw)
             a, w = a if return_weights else (a, None)

@@ -10,6 +10,7 @@ Example::
     model, tok, history = train_world_gpt({"steps": 300})
     sample_facts(model, tok, temperature=0.7)["true"]        # share of sampled facts that are true
 """
+
 from __future__ import annotations
 
 import random
@@ -46,12 +47,17 @@ def world_texts(n: int = 20000, seed: int = 0, mix: dict | None = None, split: s
     texts = []
     # Each source is asked for all splits (so ``split`` picks disjoint texts) then cut to its share.
     if counts.get("corpus"):
-        texts += list(world.corpus(int(counts["corpus"] / 0.8) + 2, seed=seed)[split]["text"])[:counts["corpus"]]
+        texts += list(world.corpus(int(counts["corpus"] / 0.8) + 2, seed=seed)[split]["text"])[
+            : counts["corpus"]
+        ]
     if counts.get("reviews"):
-        texts += list(world.reviews(int(counts["reviews"] / 0.8) + 2, seed=seed + 1)[split]["text"])[:counts["reviews"]]
+        texts += list(world.reviews(int(counts["reviews"] / 0.8) + 2, seed=seed + 1)[split]["text"])[
+            : counts["reviews"]
+        ]
     if counts.get("instructions"):
-        texts += list(world.instructions(int(counts["instructions"] / 0.8) + 5, seed=seed + 2)[split]["text"])[
-            :counts["instructions"]]
+        texts += list(
+            world.instructions(int(counts["instructions"] / 0.8) + 5, seed=seed + 2)[split]["text"]
+        )[: counts["instructions"]]
     random.Random(seed).shuffle(texts)
     return texts
 
@@ -87,8 +93,17 @@ def lm_batches(stream: torch.Tensor, block_size: int, batch_size: int, seed: int
 
 
 # About 20 s on two CPU cores; greedy samples state true facts 95-100% of the time (three seeds).
-WORLD_CONFIG = {"n_texts": 12000, "block_size": 64, "n_layer": 2, "n_head": 4, "d_model": 128, "steps": 300,
-                "batch_size": 32, "lr": 3e-3, "seed": 0}
+WORLD_CONFIG = {
+    "n_texts": 12000,
+    "block_size": 64,
+    "n_layer": 2,
+    "n_head": 4,
+    "d_model": 128,
+    "steps": 300,
+    "batch_size": 32,
+    "lr": 3e-3,
+    "seed": 0,
+}
 
 
 def train_world_gpt(config: dict | None = None, device=None, progress: bool = False):
@@ -100,10 +115,19 @@ def train_world_gpt(config: dict | None = None, device=None, progress: bool = Fa
     torch.manual_seed(c["seed"])
     texts = world_texts(c["n_texts"], seed=c["seed"])
     # the vocabulary covers every split, so held-out test texts never meet [UNK]
-    vocab_texts = texts + world_texts(2000, seed=c["seed"], split="test") + list(world.facts(c["seed"])["test"]["text"])
+    vocab_texts = (
+        texts + world_texts(2000, seed=c["seed"], split="test") + list(world.facts(c["seed"])["test"]["text"])
+    )
     tok = WordTokenizer().train(vocab_texts)
-    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=c["block_size"], n_layer=c["n_layer"],
-                          n_head=c["n_head"], d_model=c["d_model"]))
+    model = GPT(
+        GPTConfig(
+            vocab_size=tok.vocab_size,
+            block_size=c["block_size"],
+            n_layer=c["n_layer"],
+            n_head=c["n_head"],
+            d_model=c["d_model"],
+        )
+    )
     batches = lm_batches(lm_stream(texts, tok), c["block_size"], c["batch_size"], seed=c["seed"])
     history = fit(model, batches, steps=c["steps"], lr=c["lr"], device=device, progress=progress, warmup=0.05)
     return model.eval(), tok, history
@@ -112,8 +136,17 @@ def train_world_gpt(config: dict | None = None, device=None, progress: bool = Fa
 # ---------------------------------------------------------------------- measuring what it says
 
 
-def sample_facts(model, tok, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-                 n_per_entity: int = 4, seed: int = 0, world_seed: int = 0, max_new_tokens: int = 8) -> dict:
+def sample_facts(
+    model,
+    tok,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    n_per_entity: int = 4,
+    seed: int = 0,
+    world_seed: int = 0,
+    max_new_tokens: int = 8,
+) -> dict:
     """Prompt ``a <entity>`` for every entity of the world, sample the rest of the sentence, and score it.
 
     A continuation is a *fact* when it is ``<property> .`` (``a robin can fly .``) or ``is a <category> .``;
@@ -136,11 +169,18 @@ def sample_facts(model, tok, temperature: float = 1.0, top_k: int | None = None,
         groups.setdefault(len(ids), []).append(i)
     for length, members in sorted(groups.items()):
         x = torch.tensor([prompts[i] for i in members for _ in range(n_per_entity)], device=device)
-        out = model.generate(x, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-                             stop_token=tok.eos_id, generator=g)
+        out = model.generate(
+            x,
+            max_new_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            stop_token=tok.eos_id,
+            generator=g,
+        )
         for row, i in zip(out[:, length:].tolist(), (i for i in members for _ in range(n_per_entity))):
             words = tok.decode(row, skip_special_tokens=True).split()
-            cont = " ".join(words[:words.index(".") + 1] if "." in words else words)
+            cont = " ".join(words[: words.index(".") + 1] if "." in words else words)
             texts.append(f"{article(entities[i])} {entities[i]} {cont}")
             body = cont[:-2] if cont.endswith(" .") else None
             if body in forms:
@@ -152,8 +192,14 @@ def sample_facts(model, tok, temperature: float = 1.0, top_k: int | None = None,
                     n_fact += 1
                     n_true += world.category_of(entities[i]) == cat
     n = len(texts)
-    return {"true": n_true / max(n_fact, 1), "facts": n_fact / n, "true_per_sample": n_true / n,
-            "distinct": len(set(texts)) / n, "n": n, "texts": texts}
+    return {
+        "true": n_true / max(n_fact, 1),
+        "facts": n_fact / n,
+        "true_per_sample": n_true / n,
+        "distinct": len(set(texts)) / n,
+        "n": n,
+        "texts": texts,
+    }
 
 
 # ---------------------------------------------------------------------- instructions as multitask learning
@@ -195,9 +241,13 @@ def prompt_ids(tok, row, shots=(), max_len: int | None = None) -> list[int]:
     """
     question = [tok.bos_id] + tok.encode(row["prompt"] + " answer :")
     if max_len is not None and len(question) > max_len:
-        raise ValueError(f"the prompt {row['prompt']!r} is {len(question)} tokens, longer than the model's context "
-                         f"of {max_len}; shorten it or use a model with a larger block_size")
-    examples = [[tok.bos_id] + tok.encode(d["prompt"] + " answer : " + d["answer"]) + [tok.eos_id] for d in shots]
+        raise ValueError(
+            f"the prompt {row['prompt']!r} is {len(question)} tokens, longer than the model's context "
+            f"of {max_len}; shorten it or use a model with a larger block_size"
+        )
+    examples = [
+        [tok.bos_id] + tok.encode(d["prompt"] + " answer : " + d["answer"]) + [tok.eos_id] for d in shots
+    ]
     while examples and max_len is not None and sum(map(len, examples)) + len(question) > max_len:
         examples = examples[1:]  # the earliest example goes first: the nearest ones matter most
     return [t for e in examples for t in e] + question
@@ -219,8 +269,10 @@ def draw_shots(rows, pool, k: int, seed: int = 0) -> list[list[dict]]:
     for r in rows:
         candidates = [d for d in by_format.get((r["task"], r["phrasing"]), []) if d["prompt"] != r["prompt"]]
         if len(candidates) < k:
-            raise ValueError(f"the pool has {len(candidates)} solved examples of task {r['task']!r} in phrasing "
-                             f"{r['phrasing']}, fewer than k={k}; lower k or give a larger pool")
+            raise ValueError(
+                f"the pool has {len(candidates)} solved examples of task {r['task']!r} in phrasing "
+                f"{r['phrasing']}, fewer than k={k}; lower k or give a larger pool"
+            )
         out.append(rng.sample(candidates, k))
     return out
 
@@ -235,19 +287,26 @@ def predict_answers(model, tok, rows, batch_size: int = 256, shots=None) -> list
     """
     rows = list(rows)
     if shots is not None and len(shots) != len(rows):
-        raise ValueError(f"shots has {len(shots)} lists of examples for {len(rows)} rows; give one list per row "
-                         "(draw_shots(rows, pool, k) makes them)")
+        raise ValueError(
+            f"shots has {len(shots)} lists of examples for {len(rows)} rows; give one list per row "
+            "(draw_shots(rows, pool, k) makes them)"
+        )
     device = next(model.parameters()).device
     max_len = getattr(getattr(model, "config", None), "block_size", None)
     words = []
     with eval_mode(model):
         for s in range(0, len(rows), batch_size):
-            seqs = [prompt_ids(tok, r, shots[s + i] if shots is not None else (), max_len)
-                    for i, r in enumerate(rows[s:s + batch_size])]
+            seqs = [
+                prompt_ids(tok, r, shots[s + i] if shots is not None else (), max_len)
+                for i, r in enumerate(rows[s : s + batch_size])
+            ]
             batch = pad_batch(seqs, pad_id=tok.pad_id)
-            logits = model(batch["input_ids"].to(device),
-                           attention_mask=batch["attention_mask"].to(device)).logits  # (B, T, V)
-            last = torch.tensor([len(ids) - 1 for ids in seqs], device=device)  # right padding: last real token
+            logits = model(
+                batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)
+            ).logits  # (B, T, V)
+            last = torch.tensor(
+                [len(ids) - 1 for ids in seqs], device=device
+            )  # right padding: last real token
             pred = logits[torch.arange(len(seqs), device=device), last].argmax(-1).tolist()
             words += [tok.id_to_token(p) for p in pred]
     return words

@@ -16,7 +16,6 @@ from ..rlhf.reward import RewardModel, pairwise_accuracy, train_reward_model
 from ..rlhf.rollouts import preference_data
 from ..zoo import pretrained, register
 
-
 REWARD_CONFIG = {"base": "gpt-world", "n_train": 150, "n_test": 100, "temperatures": [0.7, 1.0, 1.5, 2.0],
                  "tau": 0.3, "max_new_tokens": 12, "steps": 150, "lr": 1e-3, "batch_size": 16, "seed": 0}
 

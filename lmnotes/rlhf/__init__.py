@@ -8,6 +8,7 @@ The modules, in the order the data flows: :mod:`~lmnotes.rlhf.labeller` (a prefe
 building blocks (KL controllers, the rollout batch, the value head, ...) are in the modules.
 See ``book/05-rlhf`` for the chapter that runs them.
 """
+
 from .dpo import dpo_loss, preference_pairs, sequence_logprobs, train_dpo
 from .labeller import Labeller, positive_and_well_formed, review_prompts, sentiment, well_formed
 from .ppo import (
@@ -25,13 +26,34 @@ from .rollouts import collect_rankings, preference_data, sample_continuations, t
 
 __all__ = [
     # the labeller
-    "Labeller", "sentiment", "well_formed", "positive_and_well_formed", "review_prompts",
+    "Labeller",
+    "sentiment",
+    "well_formed",
+    "positive_and_well_formed",
+    "review_prompts",
     # rollouts and preference data
-    "sample_continuations", "token_logprobs", "collect_rankings", "preference_data",
+    "sample_continuations",
+    "token_logprobs",
+    "collect_rankings",
+    "preference_data",
     # the reward model
-    "RewardModel", "bradley_terry_loss", "ranking_loss", "train_reward_model", "pairwise_accuracy",
+    "RewardModel",
+    "bradley_terry_loss",
+    "ranking_loss",
+    "train_reward_model",
+    "pairwise_accuracy",
     # PPO
-    "PPOConfig", "PPOTrainer", "evaluate_policy", "kl_penalty", "per_token_rewards", "gae", "whiten", "ppo_losses",
+    "PPOConfig",
+    "PPOTrainer",
+    "evaluate_policy",
+    "kl_penalty",
+    "per_token_rewards",
+    "gae",
+    "whiten",
+    "ppo_losses",
     # DPO
-    "dpo_loss", "sequence_logprobs", "preference_pairs", "train_dpo",
+    "dpo_loss",
+    "sequence_logprobs",
+    "preference_pairs",
+    "train_dpo",
 ]

@@ -10,6 +10,7 @@ Example::
 
     policy = train_dpo(gpt, rankings, tok, beta=0.1, steps=100)[0]
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,8 +27,13 @@ from .rollouts import Rollout, token_logprobs
 __all__ = ["dpo_loss", "sequence_logprobs", "preference_pairs", "train_dpo"]
 
 
-def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_chosen: torch.Tensor,
-             ref_rejected: torch.Tensor, beta: float = 0.1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def dpo_loss(
+    policy_chosen: torch.Tensor,
+    policy_rejected: torch.Tensor,
+    ref_chosen: torch.Tensor,
+    ref_rejected: torch.Tensor,
+    beta: float = 0.1,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The DPO loss from (N,) sequence log-probabilities of the chosen and rejected continuations.
 
     Returns ``(loss, chosen_reward, rejected_reward)``, the rewards being the implicit
@@ -45,8 +51,9 @@ def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_cho
     return loss, chosen.detach(), rejected.detach()
 
 
-def sequence_logprobs(model: nn.Module, idx: torch.Tensor, attention_mask: torch.Tensor,
-                      mask: torch.Tensor) -> torch.Tensor:
+def sequence_logprobs(
+    model: nn.Module, idx: torch.Tensor, attention_mask: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
     """``log π(y|x)``: the sum of the token log-probabilities where ``mask`` (B, T-1) is 1 (the continuation).
     Example: ``lp = sequence_logprobs(gpt, ro.tokens, ro.attention_mask, ro.mask)  # (B,)``"""
     return (token_logprobs(model, idx, attention_mask) * mask).sum(1)
@@ -69,8 +76,18 @@ def preference_pairs(rankings: list[dict], tokenizer) -> list[tuple[list[int], l
     return out
 
 
-def train_dpo(gpt: nn.Module, rankings: list[dict], tokenizer, beta: float = 0.1, steps: int = 100,
-              lr: float = 1e-4, batch_size: int = 32, seed: int = 0, log_every: int = 5, callback=None):
+def train_dpo(
+    gpt: nn.Module,
+    rankings: list[dict],
+    tokenizer,
+    beta: float = 0.1,
+    steps: int = 100,
+    lr: float = 1e-4,
+    batch_size: int = 32,
+    seed: int = 0,
+    log_every: int = 5,
+    callback=None,
+):
     """Fine-tune a copy of ``gpt`` with DPO on every pair of ``rankings``; the reference is a frozen copy.
 
     Returns ``(policy, history)``; the history logs ``loss``, ``acc`` (share of pairs whose implicit reward

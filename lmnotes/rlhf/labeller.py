@@ -18,6 +18,7 @@ Example::
     labeller = Labeller(tau=0.3, seed=0)
     labeller.rank(["the film was great .", "the film was dull .", "film film the"])   # [0, 1, 2], usually
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,17 @@ from functools import lru_cache
 
 from lmnotes.data.world import LIKE_VERBS, NEGATIVE, POSITIVE, World
 
-__all__ = ["sentiment", "well_formed", "positive_and_well_formed", "world_bigrams", "review_prompts", "Labeller",
-           "check_ranking", "check_rankings", "ranking_pairs"]
+__all__ = [
+    "sentiment",
+    "well_formed",
+    "positive_and_well_formed",
+    "world_bigrams",
+    "review_prompts",
+    "Labeller",
+    "check_ranking",
+    "check_rankings",
+    "ranking_pairs",
+]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -51,7 +61,13 @@ def sentiment(text: str) -> float:
     net = 0
     words = _words(text)
     for i, w in enumerate(words):
-        pol = 1 if (w in POSITIVE or w in LIKE_VERBS[1]) else -1 if (w in NEGATIVE or w in LIKE_VERBS[-1]) else 0
+        pol = (
+            1
+            if (w in POSITIVE or w in LIKE_VERBS[1])
+            else -1
+            if (w in NEGATIVE or w in LIKE_VERBS[-1])
+            else 0
+        )
         if pol and i > 0 and words[i - 1] == "not":
             pol = -pol
         net += pol
@@ -118,7 +134,9 @@ class Labeller:
     Example: ``Labeller(tau=0.3, seed=0).compare("the film was great .", "film the")  # True (usually)``
     """
 
-    def __init__(self, gold: Callable[[str], float] = positive_and_well_formed, tau: float = 0.3, seed: int = 0):
+    def __init__(
+        self, gold: Callable[[str], float] = positive_and_well_formed, tau: float = 0.3, seed: int = 0
+    ):
         if not callable(gold):
             raise TypeError(f"gold must be a function text -> float, got {type(gold).__name__}")
         if not tau > 0:
@@ -162,12 +180,16 @@ def check_ranking(r: dict) -> None:
         raise ValueError("a ranking must be a dict with 'prompt', 'continuations' and 'order'")
     k = len(r["continuations"])
     if k < 2:
-        raise ValueError(f"a ranking needs at least 2 continuations, got {k} (an empty ranking teaches nothing)")
+        raise ValueError(
+            f"a ranking needs at least 2 continuations, got {k} (an empty ranking teaches nothing)"
+        )
     order = list(r["order"])
     if sorted(order) != list(range(k)):
         if len(set(order)) < len(order):
-            raise ValueError(f"ranking order {order} has ties (a repeated index); the reward model's pairwise loss "
-                             "needs a strict order: drop tied continuations or break the tie")
+            raise ValueError(
+                f"ranking order {order} has ties (a repeated index); the reward model's pairwise loss "
+                "needs a strict order: drop tied continuations or break the tie"
+            )
         raise ValueError(f"ranking order must be a permutation of 0..{k - 1}, got {order}")
 
 
@@ -187,5 +209,3 @@ def ranking_pairs(r: dict) -> list[tuple[str, str]]:
     full = [f"{r.get('prompt', '')} {c}".strip() for c in r["continuations"]]
     o = r["order"]
     return [(full[o[i]], full[o[j]]) for i in range(len(o)) for j in range(i + 1, len(o))]
-
-

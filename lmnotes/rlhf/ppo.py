@@ -20,6 +20,7 @@ Example::
     trainer = PPOTrainer(gpt, reward_model, tokenizer, prompts, PPOConfig(beta=0.1))  # copies gpt: policy and reference
     history = trainer.train(steps=40)
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,9 +36,22 @@ from ..utils import eval_mode
 from .reward import check_same_tokenizer
 from .rollouts import Rollout, encode_prompts, sample_continuations, token_logprobs
 
-__all__ = ["masked_mean", "masked_var", "whiten", "kl_penalty", "per_token_rewards", "gae", "ppo_losses",
-           "FixedKLController", "AdaptiveKLController", "PolicyWithValue", "PolicyOutput", "PPOConfig", "PPOTrainer",
-           "evaluate_policy"]
+__all__ = [
+    "masked_mean",
+    "masked_var",
+    "whiten",
+    "kl_penalty",
+    "per_token_rewards",
+    "gae",
+    "ppo_losses",
+    "FixedKLController",
+    "AdaptiveKLController",
+    "PolicyWithValue",
+    "PolicyOutput",
+    "PPOConfig",
+    "PPOTrainer",
+    "evaluate_policy",
+]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -70,8 +84,9 @@ def masked_var(x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tenso
     return masked_mean((x - mean) ** 2, mask)
 
 
-def whiten(x: torch.Tensor, mask: torch.Tensor | None = None, shift_mean: bool = True,
-           eps: float = 1e-8) -> torch.Tensor:
+def whiten(
+    x: torch.Tensor, mask: torch.Tensor | None = None, shift_mean: bool = True, eps: float = 1e-8
+) -> torch.Tensor:
     """Advantage whitening: ``(x - mean) / std`` over the masked positions; masked-out positions become 0.
 
     Whitening keeps the size of a policy update the same whatever the scale of the reward.
@@ -99,20 +114,23 @@ def kl_penalty(logprobs: torch.Tensor, ref_logprobs: torch.Tensor, kind: str = "
     Example: ``kl_penalty(torch.tensor([-1.0]), torch.tensor([-2.0]))  # tensor([1.])``
     """
     if logprobs.shape != ref_logprobs.shape:
-        raise ValueError(f"logprobs {tuple(logprobs.shape)} and ref_logprobs {tuple(ref_logprobs.shape)} "
-                         "must have the same shape")
+        raise ValueError(
+            f"logprobs {tuple(logprobs.shape)} and ref_logprobs {tuple(ref_logprobs.shape)} "
+            "must have the same shape"
+        )
     d = logprobs - ref_logprobs
     if kind == "k1":
         return d
     if kind == "k2":
-        return 0.5 * d ** 2
+        return 0.5 * d**2
     if kind == "k3":
         return torch.expm1(-d) + d
     raise ValueError(f"kind must be 'k1', 'k2' or 'k3', got {kind!r}")
 
 
-def per_token_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor,
-                      mask: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
+def per_token_rewards(
+    scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs: torch.Tensor, mask: torch.Tensor, beta: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The reward PPO maximises, token by token: ``r_t = -β KL_t``, plus the score ``R(x, y)`` on the last action.
 
     ``scores``: (B,) reward-model scores; ``logprobs``, ``ref_logprobs``, ``mask``: (B, T).
@@ -139,8 +157,13 @@ def per_token_rewards(scores: torch.Tensor, logprobs: torch.Tensor, ref_logprobs
 # ---------------------------------------------------------------------------------------------------------
 
 
-def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor | None = None, gamma: float = 1.0,
-        lam: float = 0.95) -> tuple[torch.Tensor, torch.Tensor]:
+def gae(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    gamma: float = 1.0,
+    lam: float = 0.95,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation (Schulman et al., 2016), (B, T) -> (advantages, returns), both (B, T).
 
     ``δ_t = r_t + γ V_{t+1} - V_t`` and ``A_t = δ_t + γλ A_{t+1}``; the episode ends after the last position
@@ -149,8 +172,10 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor | None =
     Positions outside the mask get 0. Example: ``A, R = gae(torch.tensor([[0., 1.]]), torch.zeros(1, 2))``
     """
     if rewards.shape != values.shape or rewards.dim() != 2:
-        raise ValueError(f"rewards and values must both be (batch, time), got {tuple(rewards.shape)} and "
-                         f"{tuple(values.shape)}")
+        raise ValueError(
+            f"rewards and values must both be (batch, time), got {tuple(rewards.shape)} and "
+            f"{tuple(values.shape)}"
+        )
     if not 0 <= gamma <= 1:
         raise ValueError(f"gamma must be in [0, 1], got {gamma}")
     if not 0 <= lam <= 1:
@@ -169,9 +194,17 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor | None =
     return adv, (adv + values) * m
 
 
-def ppo_losses(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor,
-               values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor,
-               mask: torch.Tensor | None = None, clip: float = 0.2, clip_value: float = 0.2) -> dict:
+def ppo_losses(
+    logprobs: torch.Tensor,
+    old_logprobs: torch.Tensor,
+    advantages: torch.Tensor,
+    values: torch.Tensor,
+    old_values: torch.Tensor,
+    returns: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    clip: float = 0.2,
+    clip_value: float = 0.2,
+) -> dict:
     """The clipped PPO losses (Schulman et al., 2017) on (B, T) tensors, averaged over the masked positions.
 
     policy: ``-min(ρ A, clip(ρ, 1-ε, 1+ε) A)`` with ``ρ = exp(log π - log π_old)``;
@@ -194,10 +227,15 @@ def ppo_losses(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: t
     value_loss = 0.5 * masked_mean(vf, mask)
     with torch.no_grad():
         clip_frac = masked_mean((pg2 > pg1).float(), mask)
-        approx_kl = 0.5 * masked_mean(log_ratio ** 2, mask)
+        approx_kl = 0.5 * masked_mean(log_ratio**2, mask)
         ratio_mean = masked_mean(ratio, mask)
-    return {"policy_loss": policy_loss, "value_loss": value_loss, "clip_frac": clip_frac,
-            "approx_kl": approx_kl, "ratio": ratio_mean}
+    return {
+        "policy_loss": policy_loss,
+        "value_loss": value_loss,
+        "clip_frac": clip_frac,
+        "approx_kl": approx_kl,
+        "ratio": ratio_mean,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -272,7 +310,9 @@ class PolicyWithValue(nn.Module):
 
     def forward(self, idx: torch.Tensor, attention_mask: torch.Tensor | None = None) -> PolicyOutput:
         out = self.lm(idx, attention_mask=attention_mask)  # logits (B, T, V), last_hidden_state (B, T, C)
-        return PolicyOutput(out.logits, self.value_head(out.last_hidden_state).squeeze(-1))  # (B, T, V), (B, T)
+        return PolicyOutput(
+            out.logits, self.value_head(out.last_hidden_state).squeeze(-1)
+        )  # (B, T, V), (B, T)
 
 
 @dataclass
@@ -283,7 +323,7 @@ class PPOConfig:
     beta: float = 0.1
     target_kl: float | None = None
     kl_horizon: float = 1000.0
-    batch_size: int = 64         # rollouts per iteration
+    batch_size: int = 64  # rollouts per iteration
     minibatch_size: int = 32
     ppo_epochs: int = 4
     lr: float = 5e-4
@@ -297,7 +337,7 @@ class PPOConfig:
     max_grad_norm: float = 1.0
     whiten_advantages: bool = True
     normalise_reward: bool = True
-    sample_every: int = 5        # keep a few samples every this many iterations (for the sample browser)
+    sample_every: int = 5  # keep a few samples every this many iterations (for the sample browser)
     seed: int = 0
 
     def __post_init__(self):
@@ -309,8 +349,9 @@ class PPOConfig:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.batch_size % self.minibatch_size:
-            raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of minibatch_size "
-                             f"({self.minibatch_size})")
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must be a multiple of minibatch_size ({self.minibatch_size})"
+            )
 
 
 def _entropy(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -330,8 +371,15 @@ class PPOTrainer:
     Example: ``trainer = PPOTrainer(gpt, rm, tok, prompts, PPOConfig(beta=0.1)); h = trainer.train(30)``
     """
 
-    def __init__(self, gpt: nn.Module, reward_model: nn.Module, tokenizer, prompts: list[str],
-                 config: PPOConfig | None = None, gold=None):
+    def __init__(
+        self,
+        gpt: nn.Module,
+        reward_model: nn.Module,
+        tokenizer,
+        prompts: list[str],
+        config: PPOConfig | None = None,
+        gold=None,
+    ):
         self.config = config = config or PPOConfig()
         check_same_tokenizer(getattr(reward_model, "tokenizer", None), tokenizer)
         self.tokenizer, self.gold = tokenizer, gold
@@ -343,12 +391,19 @@ class PPOTrainer:
         self.rm = reward_model
         for p in self.rm.parameters():
             p.requires_grad_(False)
-        self.policy.eval(), self.ref.eval(), self.rm.eval()  # dropout off everywhere: log π must be deterministic
+        (
+            self.policy.eval(),
+            self.ref.eval(),
+            self.rm.eval(),
+        )  # dropout off everywhere: log π must be deterministic
         bs = int(self.config.max_new_tokens)
         self.prompts = list(prompts)
         self.prompt_ids = encode_prompts(tokenizer, self.prompts, gpt.config.block_size, bs)
-        self.kl_ctl = (AdaptiveKLController(max(config.beta, 1e-3), config.target_kl, config.kl_horizon)
-                       if config.target_kl is not None else FixedKLController(config.beta))
+        self.kl_ctl = (
+            AdaptiveKLController(max(config.beta, 1e-3), config.target_kl, config.kl_horizon)
+            if config.target_kl is not None
+            else FixedKLController(config.beta)
+        )
         self.opt = torch.optim.AdamW(self.policy.parameters(), lr=config.lr, weight_decay=0.0)
         self.rng = random.Random(config.seed)
         self.gen = torch.Generator().manual_seed(config.seed)
@@ -360,8 +415,14 @@ class PPOTrainer:
 
     def _normalise(self, n: int = 256):
         idx = [self.rng.randrange(len(self.prompts)) for _ in range(n)]
-        conts = sample_continuations(self.ref, [self.prompt_ids[i] for i in idx], self.config.max_new_tokens,
-                                     self.config.temperature, self.tokenizer.eos_id, generator=self.gen)
+        conts = sample_continuations(
+            self.ref,
+            [self.prompt_ids[i] for i in idx],
+            self.config.max_new_tokens,
+            self.config.temperature,
+            self.tokenizer.eos_id,
+            generator=self.gen,
+        )
         self.rm.normalise([self._full(self.prompts[i], c) for i, c in zip(idx, conts)])
 
     def _full(self, prompt: str, cont: list[int]) -> str:
@@ -373,10 +434,18 @@ class PPOTrainer:
         n = n or self.config.batch_size
         idx = [self.rng.randrange(len(self.prompts)) for _ in range(n)]
         pids = [self.prompt_ids[i] for i in idx]
-        conts = sample_continuations(self.policy.lm, pids, self.config.max_new_tokens, self.config.temperature,
-                                     self.tokenizer.eos_id, generator=self.gen)
+        conts = sample_continuations(
+            self.policy.lm,
+            pids,
+            self.config.max_new_tokens,
+            self.config.temperature,
+            self.tokenizer.eos_id,
+            generator=self.gen,
+        )
         texts = [self._full(self.prompts[i], c) for i, c in zip(idx, conts)]
-        ro = Rollout.build(pids, conts, self.tokenizer.pad_id, [self.prompts[i] for i in idx], texts, self.device)
+        ro = Rollout.build(
+            pids, conts, self.tokenizer.pad_id, [self.prompts[i] for i in idx], texts, self.device
+        )
         return ro, idx
 
     def step(self) -> dict:
@@ -410,8 +479,17 @@ class PPOTrainer:
                 pol = self.policy(tok, am)
                 logits = pol.logits
                 lp = token_logprobs(logits, tok, am)
-                out = ppo_losses(lp, old_lp[rows], adv[rows], pol.values[:, :-1] * m, old_v[rows], returns[rows], m,
-                                 c.clip, c.clip_value)
+                out = ppo_losses(
+                    lp,
+                    old_lp[rows],
+                    adv[rows],
+                    pol.values[:, :-1] * m,
+                    old_v[rows],
+                    returns[rows],
+                    m,
+                    c.clip,
+                    c.clip_value,
+                )
                 loss = out["policy_loss"] + c.vf_coef * out["value_loss"]
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -424,23 +502,44 @@ class PPOTrainer:
         kl_seq = kl.sum(1).mean().item()  # KL of a whole continuation, summed over its tokens
         self.kl_ctl.update(kl_seq, B)
         self.iteration += 1
-        result = {"score": scores.mean().item(), "kl": kl_seq, "objective": scores.mean().item() - beta * kl_seq,
-                  "beta": beta, "length": ro.mask.sum(1).mean().item(),
-                  "first_ratio": stats["ratio"][0]}
+        result = {
+            "score": scores.mean().item(),
+            "kl": kl_seq,
+            "objective": scores.mean().item() - beta * kl_seq,
+            "beta": beta,
+            "length": ro.mask.sum(1).mean().item(),
+            "first_ratio": stats["ratio"][0],
+        }
         result.update({k: sum(v) / len(v) for k, v in stats.items()})
         if self.gold is not None:
             result["gold"] = sum(self.gold(t) for t in ro.texts) / B
         if (self.iteration - 1) % c.sample_every == 0:
             for i in range(min(4, B)):
-                self.samples.append({"iteration": self.iteration, "text": ro.texts[i], "score": scores[i].item(),
-                                     "gold": self.gold(ro.texts[i]) if self.gold else float("nan")})
+                self.samples.append(
+                    {
+                        "iteration": self.iteration,
+                        "text": ro.texts[i],
+                        "score": scores[i].item(),
+                        "gold": self.gold(ro.texts[i]) if self.gold else float("nan"),
+                    }
+                )
         return result
 
     def evaluate(self, n: int = 128) -> dict:
         """:func:`evaluate_policy` of the current policy on this trainer's prompts.
         Example: ``trainer.evaluate(256)``"""
-        return evaluate_policy(self.policy.lm, self.ref, self.tokenizer, self.prompts, self.rm, self.gold, n,
-                               self.config.max_new_tokens, self.config.temperature, generator=self.gen)
+        return evaluate_policy(
+            self.policy.lm,
+            self.ref,
+            self.tokenizer,
+            self.prompts,
+            self.rm,
+            self.gold,
+            n,
+            self.config.max_new_tokens,
+            self.config.temperature,
+            generator=self.gen,
+        )
 
     def train(self, steps: int, progress: bool = False):
         """Run ``steps`` iterations; returns (and keeps as ``self.history``) a :class:`lmnotes.train.History`."""
@@ -450,6 +549,7 @@ class PPOTrainer:
         it = range(steps)
         if progress:
             from tqdm.auto import tqdm
+
             it = tqdm(it, desc=f"PPO β={self.config.beta}")
         for _ in it:
             r = self.step()
@@ -459,9 +559,19 @@ class PPOTrainer:
 
 
 @torch.no_grad()
-def evaluate_policy(lm: nn.Module, ref: nn.Module, tokenizer, prompts: list[str], reward_model=None, gold=None,
-                    n: int = 128, max_new_tokens: int = 12, temperature: float = 1.0, seed: int = 0,
-                    generator: torch.Generator | None = None) -> dict:
+def evaluate_policy(
+    lm: nn.Module,
+    ref: nn.Module,
+    tokenizer,
+    prompts: list[str],
+    reward_model=None,
+    gold=None,
+    n: int = 128,
+    max_new_tokens: int = 12,
+    temperature: float = 1.0,
+    seed: int = 0,
+    generator: torch.Generator | None = None,
+) -> dict:
     """Sample ``n`` continuations of random ``prompts`` from ``lm`` and measure them: ``kl`` (the summed per-token
     log-ratio to ``ref`` at the sampled tokens, an unbiased estimate of KL(π ‖ π_ref) of a continuation), and the
     mean ``score`` (reward model) and ``gold`` when given. Also returns the ``texts``.
@@ -472,18 +582,33 @@ def evaluate_policy(lm: nn.Module, ref: nn.Module, tokenizer, prompts: list[str]
     idx = [rng.randrange(len(prompts)) for _ in range(n)]
     pids = encode_prompts(tokenizer, [prompts[i] for i in idx], lm.config.block_size, max_new_tokens)
     conts = sample_continuations(lm, pids, max_new_tokens, temperature, tokenizer.eos_id, generator=g)
-    texts = [f"{prompts[i]} {tokenizer.decode(c, skip_special_tokens=True)}".strip() for i, c in zip(idx, conts)]
+    texts = [
+        f"{prompts[i]} {tokenizer.decode(c, skip_special_tokens=True)}".strip() for i, c in zip(idx, conts)
+    ]
     device = next(lm.parameters()).device
     ro = Rollout.build(pids, conts, tokenizer.pad_id, texts=texts, device=device)
     with eval_mode(lm):
-        lp = torch.cat([token_logprobs(lm, ro.tokens[s:s + 64], ro.attention_mask[s:s + 64])
-                        for s in range(0, n, 64)])
-    ref_lp = torch.cat([token_logprobs(ref, ro.tokens[s:s + 64], ro.attention_mask[s:s + 64])
-                        for s in range(0, n, 64)])
+        lp = torch.cat(
+            [
+                token_logprobs(lm, ro.tokens[s : s + 64], ro.attention_mask[s : s + 64])
+                for s in range(0, n, 64)
+            ]
+        )
+    ref_lp = torch.cat(
+        [token_logprobs(ref, ro.tokens[s : s + 64], ro.attention_mask[s : s + 64]) for s in range(0, n, 64)]
+    )
     out = {"kl": (kl_penalty(lp, ref_lp) * ro.mask).sum(1).mean().item(), "texts": texts}
     if reward_model is not None:
-        out["score"] = torch.cat([reward_model(ro.tokens[s:s + 64], ro.attention_mask[s:s + 64]).float()
-                                  for s in range(0, n, 64)]).mean().item()
+        out["score"] = (
+            torch.cat(
+                [
+                    reward_model(ro.tokens[s : s + 64], ro.attention_mask[s : s + 64]).float()
+                    for s in range(0, n, 64)
+                ]
+            )
+            .mean()
+            .item()
+        )
     if gold is not None:
         out["gold"] = sum(gold(t) for t in texts) / n
     return out

@@ -11,6 +11,7 @@ Example::
     history = train_reward_model(rm, rankings, steps=200)
     pairwise_accuracy(rm, held_out)            # compare with Labeller.ceiling(held_out)
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,8 +26,14 @@ from ..train import History
 from ..utils import eval_mode
 from .labeller import check_rankings
 
-__all__ = ["bradley_terry_loss", "ranking_loss", "RewardModel", "train_reward_model", "pairwise_accuracy",
-           "check_same_tokenizer"]
+__all__ = [
+    "bradley_terry_loss",
+    "ranking_loss",
+    "RewardModel",
+    "train_reward_model",
+    "pairwise_accuracy",
+    "check_same_tokenizer",
+]
 
 
 def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
@@ -36,8 +43,10 @@ def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torc
     Example: ``bradley_terry_loss(torch.tensor([2.0]), torch.tensor([0.0]))  # 0.1269``
     """
     if r_chosen.shape != r_rejected.shape:
-        raise ValueError(f"r_chosen {tuple(r_chosen.shape)} and r_rejected {tuple(r_rejected.shape)} must have the "
-                         "same shape")
+        raise ValueError(
+            f"r_chosen {tuple(r_chosen.shape)} and r_rejected {tuple(r_rejected.shape)} must have the "
+            "same shape"
+        )
     if r_chosen.numel() == 0:
         raise ValueError("no pairs: r_chosen is empty")
     return -F.logsigmoid(r_chosen - r_rejected).mean()
@@ -50,8 +59,9 @@ def ranking_loss(scores: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     Example: ``ranking_loss(torch.tensor([[0., 1.]]), torch.tensor([[1, 0]]))  # -log σ(1)``
     """
     if scores.shape != order.shape or scores.dim() != 2:
-        raise ValueError(f"scores and order must both be (rankings, K), got {tuple(scores.shape)} and "
-                         f"{tuple(order.shape)}")
+        raise ValueError(
+            f"scores and order must both be (rankings, K), got {tuple(scores.shape)} and {tuple(order.shape)}"
+        )
     K = scores.shape[1]
     if K < 2:
         raise ValueError(f"a ranking needs K >= 2 continuations, got {K}")
@@ -65,8 +75,10 @@ def check_same_tokenizer(a, b, what: str = "the reward model", other: str = "the
     if a is None or b is None:
         return
     if type(a) is not type(b) or getattr(a, "vocab", None) != getattr(b, "vocab", None):
-        raise ValueError(f"{what} was built on a different tokenizer ({a!r}) than {other} ({b!r}); the same ids "
-                         "would mean different words. Build both from the same pretrained model and tokenizer")
+        raise ValueError(
+            f"{what} was built on a different tokenizer ({a!r}) than {other} ({b!r}); the same ids "
+            "would mean different words. Build both from the same pretrained model and tokenizer"
+        )
 
 
 class RewardModel(nn.Module):
@@ -84,7 +96,7 @@ class RewardModel(nn.Module):
         self.config = getattr(gpt, "config", None)
         d = self._width()
         self.head = nn.Linear(d, 1)
-        nn.init.normal_(self.head.weight, std=1.0 / d ** 0.5)
+        nn.init.normal_(self.head.weight, std=1.0 / d**0.5)
         nn.init.zeros_(self.head.bias)
         self.tokenizer = tokenizer
         self.register_buffer("offset", torch.zeros(()))
@@ -121,8 +133,10 @@ class RewardModel(nn.Module):
         bs = getattr(self.config, "block_size", None)
         for t, seq in zip(texts, ids):
             if bs is not None and len(seq) > bs:
-                raise ValueError(f"text {t[:40]!r}... has {len(seq)} tokens, longer than the reward model's context "
-                                 f"of {bs}")
+                raise ValueError(
+                    f"text {t[:40]!r}... has {len(seq)} tokens, longer than the reward model's context "
+                    f"of {bs}"
+                )
         dev = next(self.parameters()).device
         return {k: v.to(dev) for k, v in pad_batch(ids, pad_id=self.tokenizer.pad_id).items()}
 
@@ -133,7 +147,7 @@ class RewardModel(nn.Module):
         out = []
         with eval_mode(self):
             for s in range(0, len(texts), batch_size):
-                b = self.encode(list(texts[s:s + batch_size]))
+                b = self.encode(list(texts[s : s + batch_size]))
                 out.append(self(b["input_ids"], b["attention_mask"]).float().cpu())
         return torch.cat(out)
 
@@ -153,8 +167,10 @@ def _ranking_batch(rankings: list[dict], tokenizer, device) -> tuple[dict, torch
     seqs = []
     for r in rankings:
         if len(r["continuations"]) != K:
-            raise ValueError(f"rankings in one batch must have the same number of continuations, got {K} and "
-                             f"{len(r['continuations'])}")
+            raise ValueError(
+                f"rankings in one batch must have the same number of continuations, got {K} and "
+                f"{len(r['continuations'])}"
+            )
         prompt = [tokenizer.bos_id] + tokenizer.encode(r["prompt"])
         for j, c in enumerate(r["continuations"]):
             cont = r["ids"][j] if "ids" in r else tokenizer.encode(c)
@@ -164,8 +180,16 @@ def _ranking_batch(rankings: list[dict], tokenizer, device) -> tuple[dict, torch
     return {k: v.to(device) for k, v in batch.items()}, order, K
 
 
-def train_reward_model(rm: RewardModel, rankings: list[dict], steps: int = 200, lr: float = 3e-4,
-                       batch_size: int = 16, weight_decay: float = 0.0, seed: int = 0, log_every: int = 10):
+def train_reward_model(
+    rm: RewardModel,
+    rankings: list[dict],
+    steps: int = 200,
+    lr: float = 3e-4,
+    batch_size: int = 16,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    log_every: int = 10,
+):
     """Fit the reward model on rankings with :func:`ranking_loss`; returns a :class:`lmnotes.train.History`
     with ``loss`` and ``acc`` (the share of pairs of the batch ordered right). Dropout is off.
     Example: ``history = train_reward_model(rm, rankings, steps=200)``
@@ -207,7 +231,7 @@ def pairwise_accuracy(rm: RewardModel, rankings: list[dict], batch_size: int = 6
     rm.eval()
     right = total = 0
     for s in range(0, len(rankings), batch_size):
-        chunk = rankings[s:s + batch_size]
+        chunk = rankings[s : s + batch_size]
         batch, order, K = _ranking_batch(chunk, rm.tokenizer, device)
         scores = rm(batch["input_ids"], batch["attention_mask"]).view(-1, K)
         ranked = scores.gather(1, order)
