@@ -25,6 +25,7 @@ Example::
     batch = tok.batch(["the river bank was old ."])
     h = model.layers(batch["char_ids"])          # (3, 1, 8, 2d): <S>, 6 words, </S>
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from .common import check_config
 # ---------------------------------------------------------------------------------------------
 # The model
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class ELMoConfig:
@@ -58,8 +60,10 @@ class ELMoConfig:
         check_config(self, ("vocab_size", "n_chars", "max_word_len", "char_dim", "d"))
         for w, n in self.filters:
             if not 1 <= w <= self.max_word_len or n < 1:
-                raise ValueError(f"each filter needs width in [1, max_word_len={self.max_word_len}] and "
-                                 f"number >= 1, got ({w}, {n})")
+                raise ValueError(
+                    f"each filter needs width in [1, max_word_len={self.max_word_len}] and "
+                    f"number >= 1, got ({w}, {n})"
+                )
 
 
 class Highway(nn.Module):
@@ -69,7 +73,9 @@ class Highway(nn.Module):
         super().__init__()
         self.transform = nn.Linear(dim, dim)
         self.gate = nn.Linear(dim, dim)
-        nn.init.constant_(self.gate.bias, -1.0)  # start by mostly carrying x through, as the paper's code does
+        nn.init.constant_(
+            self.gate.bias, -1.0
+        )  # start by mostly carrying x through, as the paper's code does
 
     def forward(self, x):
         g = torch.sigmoid(self.gate(x))
@@ -93,7 +99,9 @@ class CharCNN(nn.Module):
     def forward(self, char_ids):
         B, T, W = char_ids.shape
         # A batch repeats the same words many times: encode each distinct word once, then copy (same result).
-        words, inverse = torch.unique(char_ids.reshape(B * T, W), dim=0, return_inverse=True)  # (U, W), (B*T,)
+        words, inverse = torch.unique(
+            char_ids.reshape(B * T, W), dim=0, return_inverse=True
+        )  # (U, W), (B*T,)
         return self.encode_words(words)[inverse].reshape(B, T, -1)  # (B, T, d)
 
     def encode_words(self, char_ids):
@@ -174,8 +182,10 @@ class BiLM(nn.Module):
         ``forward[j][:, k]`` has read tokens ``0..k``; ``backward[j][:, k]`` tokens ``k..end``.
         """
         if char_ids.dim() != 3:
-            raise ValueError(f"char_ids must have shape (B, T, max_word_len), got {tuple(char_ids.shape)}; "
-                             "make it with ELMoTokenizer.batch")
+            raise ValueError(
+                f"char_ids must have shape (B, T, max_word_len), got {tuple(char_ids.shape)}; "
+                "make it with ELMoTokenizer.batch"
+            )
         if char_ids.shape[1] == 0:
             raise ValueError("char_ids holds no token (T = 0); a sentence needs at least one word")
         lengths = self.lengths_of(char_ids) if lengths is None else lengths
@@ -195,25 +205,43 @@ class BiLM(nn.Module):
     @staticmethod
     def _layers(s: dict) -> torch.Tensor:
         x = s["x"]
-        return torch.stack([torch.cat([x, x], -1)] +
-                           [torch.cat([f, b], -1) for f, b in zip(s["forward"], s["backward"])])
+        return torch.stack(
+            [torch.cat([x, x], -1)] + [torch.cat([f, b], -1) for f, b in zip(s["forward"], s["backward"])]
+        )
 
-    def forward(self, char_ids: torch.Tensor, word_ids: torch.Tensor | None = None,
-                lengths: torch.Tensor | None = None, *, output_hidden_states: bool = False) -> BiLMOutput:
+    def forward(
+        self,
+        char_ids: torch.Tensor,
+        word_ids: torch.Tensor | None = None,
+        lengths: torch.Tensor | None = None,
+        *,
+        output_hidden_states: bool = False,
+    ) -> BiLMOutput:
         """char_ids (B, T, W), word_ids (B, T) (the targets, optional), lengths (B,) -> :class:`BiLMOutput`.
 
         Example: ``model(b["char_ids"], b["word_ids"]).loss.backward()``
         """
         s = self.states(char_ids, lengths)
         # Both directions share self.softmax: one output matrix scores the next word and the previous word.
-        out = BiLMOutput(self.softmax(self.drop(s["forward"][-1])), self.softmax(self.drop(s["backward"][-1])),
-                         hidden_states=self._layers(s) if output_hidden_states else None)
+        out = BiLMOutput(
+            self.softmax(self.drop(s["forward"][-1])),
+            self.softmax(self.drop(s["backward"][-1])),
+            hidden_states=self._layers(s) if output_hidden_states else None,
+        )
         if word_ids is not None:
             f_target, b_target = lm_targets(word_ids)
             V = out.forward_logits.shape[-1]
-            f_loss = F.cross_entropy(out.forward_logits.float().reshape(-1, V), f_target.reshape(-1), ignore_index=0)
-            b_loss = F.cross_entropy(out.backward_logits.float().reshape(-1, V), b_target.reshape(-1), ignore_index=0)
-            out.loss, out.forward_loss, out.backward_loss = (f_loss + b_loss) / 2, f_loss.detach(), b_loss.detach()
+            f_loss = F.cross_entropy(
+                out.forward_logits.float().reshape(-1, V), f_target.reshape(-1), ignore_index=0
+            )
+            b_loss = F.cross_entropy(
+                out.backward_logits.float().reshape(-1, V), b_target.reshape(-1), ignore_index=0
+            )
+            out.loss, out.forward_loss, out.backward_loss = (
+                (f_loss + b_loss) / 2,
+                f_loss.detach(),
+                b_loss.detach(),
+            )
         return out
 
 

@@ -5,6 +5,7 @@ Example::
     model, tok = pretrain({**ELMO_WORLD, "steps": 50})
     perplexity(model, tok, ds["validation"]["text"])        # {"forward": ..., "backward": ...}
 """
+
 from __future__ import annotations
 
 import math
@@ -44,10 +45,13 @@ def lm_batches(tok: ELMoTokenizer, sentences, batch_size: int = 64, seed: int = 
         if epoch not in orders:
             orders.clear()
             orders[epoch] = torch.randperm(n, generator=g)
-        idx = orders[epoch][i * batch_size:(i + 1) * batch_size]
+        idx = orders[epoch][i * batch_size : (i + 1) * batch_size]
         T = int(data["lengths"][idx].max())
-        return {"char_ids": data["char_ids"][idx, :T], "word_ids": data["word_ids"][idx, :T],
-                "lengths": data["lengths"][idx]}
+        return {
+            "char_ids": data["char_ids"][idx, :T],
+            "word_ids": data["word_ids"][idx, :T],
+            "lengths": data["lengths"][idx],
+        }
 
     return get_batch
 
@@ -65,15 +69,17 @@ def perplexity(model: BiLM, tok: ELMoTokenizer, sentences, batch_size: int = 256
     count = 0
     with eval_mode(model):
         for i in range(0, len(sentences), batch_size):
-            b = tok.batch(sentences[i:i + batch_size])
+            b = tok.batch(sentences[i : i + batch_size])
             out = model(b["char_ids"].to(device), lengths=b["lengths"].to(device))
             f_logits, b_logits = out.forward_logits, out.backward_logits  # (B, T, V) each
             f_t, b_t = (t.to(device) for t in lm_targets(b["word_ids"]))
             V = f_logits.shape[-1]
-            total["forward"] += F.cross_entropy(f_logits.float().reshape(-1, V), f_t.reshape(-1), ignore_index=0,
-                                                reduction="sum").item()
-            total["backward"] += F.cross_entropy(b_logits.float().reshape(-1, V), b_t.reshape(-1), ignore_index=0,
-                                                 reduction="sum").item()
+            total["forward"] += F.cross_entropy(
+                f_logits.float().reshape(-1, V), f_t.reshape(-1), ignore_index=0, reduction="sum"
+            ).item()
+            total["backward"] += F.cross_entropy(
+                b_logits.float().reshape(-1, V), b_t.reshape(-1), ignore_index=0, reduction="sum"
+            ).item()
             count += int((f_t != 0).sum())
     return {k: math.exp(v / count) for k, v in total.items()}
 
@@ -96,8 +102,11 @@ def pretrain(config: dict, progress: bool = True):
     torch.manual_seed(config["seed"])
     ds = corpus(config["n_sentences"], seed=config["seed"])
     tok = ELMoTokenizer().train(ds["train"]["text"])
-    model = BiLM(ELMoConfig(vocab_size=tok.vocab_size, n_chars=tok.n_chars, max_word_len=tok.max_word_len,
-                            d=config["d"]))
+    model = BiLM(
+        ELMoConfig(
+            vocab_size=tok.vocab_size, n_chars=tok.n_chars, max_word_len=tok.max_word_len, d=config["d"]
+        )
+    )
     device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     model.to(device)
     val = ds["validation"]["text"]
@@ -106,10 +115,18 @@ def pretrain(config: dict, progress: bool = True):
         ppl = perplexity(m, tok, val)
         return {"forward_ppl": ppl["forward"], "backward_ppl": ppl["backward"]}
 
-    history = fit(model, lm_batches(tok, ds["train"]["text"], config["batch_size"], config["seed"]),
-                  steps=config["steps"], lr=config["lr"], weight_decay=0.01, warmup=0.05,
-                  eval_fn=eval_fn, eval_every=max(1, config["steps"] // 8), progress=progress,
-                  desc="biLM pretraining")
+    history = fit(
+        model,
+        lm_batches(tok, ds["train"]["text"], config["batch_size"], config["seed"]),
+        steps=config["steps"],
+        lr=config["lr"],
+        weight_decay=0.01,
+        warmup=0.05,
+        eval_fn=eval_fn,
+        eval_every=max(1, config["steps"] // 8),
+        progress=progress,
+        desc="biLM pretraining",
+    )
     model.history = history.to_dict()
     model.perplexity = perplexity(model, tok, val)
     return model.cpu().eval(), tok

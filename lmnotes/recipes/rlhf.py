@@ -8,6 +8,7 @@ Example::
     rm, tok = lmnotes.pretrained("reward-world")
     rm.accuracy, rm.ceiling          # held-out pairwise accuracy, and the labeller's own ceiling
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,8 +17,18 @@ from ..rlhf.reward import RewardModel, pairwise_accuracy, train_reward_model
 from ..rlhf.rollouts import preference_data
 from ..zoo import pretrained, register
 
-REWARD_CONFIG = {"base": "gpt-world", "n_train": 150, "n_test": 100, "temperatures": [0.7, 1.0, 1.5, 2.0],
-                 "tau": 0.3, "max_new_tokens": 12, "steps": 150, "lr": 1e-3, "batch_size": 16, "seed": 0}
+REWARD_CONFIG = {
+    "base": "gpt-world",
+    "n_train": 150,
+    "n_test": 100,
+    "temperatures": [0.7, 1.0, 1.5, 2.0],
+    "tau": 0.3,
+    "max_new_tokens": 12,
+    "steps": 150,
+    "lr": 1e-3,
+    "batch_size": 16,
+    "seed": 0,
+}
 
 
 def build_reward_model(config: dict):
@@ -30,8 +41,16 @@ def build_reward_model(config: dict):
     c = {**REWARD_CONFIG, **config}
     gpt, tok = pretrained(c["base"])
     torch.manual_seed(c["seed"])
-    train, test, labeller = preference_data(gpt, tok, c["n_train"], c["n_test"], tuple(c["temperatures"]),
-                                            c["tau"], c["max_new_tokens"], c["seed"])
+    train, test, labeller = preference_data(
+        gpt,
+        tok,
+        c["n_train"],
+        c["n_test"],
+        tuple(c["temperatures"]),
+        c["tau"],
+        c["max_new_tokens"],
+        c["seed"],
+    )
     rm = RewardModel(gpt, tok)
     train_reward_model(rm, train, steps=c["steps"], lr=c["lr"], batch_size=c["batch_size"], seed=c["seed"])
     rm.accuracy = pairwise_accuracy(rm, test)
