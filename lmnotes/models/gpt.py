@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..data.batching import IGNORE_INDEX
+from ..data.batching import IGNORE_INDEX, pad_batch
 from ..utils import eval_mode
 from .common import check_config, check_hf_config, check_token_ids, load_exact, map_hf_state_dict
 from .transformer import Block, KVCache, StaticKVCache
@@ -492,11 +492,8 @@ class StaticDecoder:
         rows = [list(r) for r in idx]
         if not rows or any(len(r) == 0 for r in rows):
             raise ValueError("every prompt needs at least one token")
-        lengths = torch.tensor([len(r) for r in rows], device=device)
-        padded = torch.zeros(len(rows), max(len(r) for r in rows), dtype=torch.long)
-        for b, r in enumerate(rows):  # right padding: a row's padding keys sit after its own position, unseen
-            padded[b, : len(r)] = torch.tensor(r)
-        return padded.to(device), lengths
+        batch = pad_batch(rows)  # right padding: a row's padding keys sit after its own position, unseen
+        return batch["input_ids"].to(device), batch["attention_mask"].sum(1).to(device)
 
     @torch.no_grad()
     def generate(
@@ -531,9 +528,18 @@ class StaticDecoder:
                 f"a prompt of {T} tokens plus {max_new_tokens} new ones is longer than the static "
                 f"cache ({self.max_len} positions); use model.generate, which slides its window"
             )
+        with eval_mode(self.model):
+            new = self._decode(
+                prompt, lengths, max_new_tokens, temperature, top_k, top_p, stop_token, generator
+            )
+        if as_tensor:
+            return torch.cat([prompt, new], dim=1)
+        return [prompt[b, : lengths[b]].tolist() + new[b].tolist() for b in range(B)]
+
+    def _decode(self, prompt, lengths, max_new_tokens, temperature, top_k, top_p, stop_token, generator):
+        """Prefill the static cache with the prompts, then decode step by step: (B, n) new tokens."""
         model = self.model
-        was_training = model.training
-        model.eval()
+        B = prompt.shape[0]
         self.cache.pos.zero_()
         # Prefill (not compiled: its length varies): all prompts at once, then each row moves to its own end.
         logits = model(prompt, cache=self.cache).logits  # (B, T, V)
@@ -551,11 +557,7 @@ class StaticDecoder:
             if self.compiled:
                 torch.compiler.cudagraph_mark_step_begin()  # the previous step's outputs are no longer needed
             logits = self._step(nxt[:, None])
-        model.train(was_training)
-        new = torch.stack(out, dim=1) if out else prompt.new_zeros(B, 0)  # (B, n)
-        if as_tensor:
-            return torch.cat([prompt, new], dim=1)
-        return [prompt[b, : lengths[b]].tolist() + new[b].tolist() for b in range(B)]
+        return torch.stack(out, dim=1) if out else prompt.new_zeros(B, 0)  # (B, n)
 
 
 # ---------------------------------------------------------------------- sampling
