@@ -1,6 +1,7 @@
 """ipywidgets explorers used by the notebooks. Each has a static matplotlib figure of its default state
 (the website has no kernel to run a widget).
 """
+
 from __future__ import annotations
 
 from .analysis import contextual_vectors, nearest_neighbours
@@ -20,8 +21,9 @@ def fill_mask_figure(model, tokenizer, text: str = "a robin is a [MASK] .", k: i
     from .viz import plot_bars
 
     top = fill_mask(model, tokenizer, text, k=k)[0]
-    ax = plot_bars({t.replace("\u2581", ""): p for t, p in top}, ax=ax, ylabel="probability", ylim=(0, 1.05),
-                   title=text)
+    ax = plot_bars(
+        {t.replace("\u2581", ""): p for t, p in top}, ax=ax, ylabel="probability", ylim=(0, 1.05), title=text
+    )
     return ax
 
 
@@ -72,10 +74,17 @@ def attention_figure(model, tokenizer, sentence: str, layer: int = 0, head: int 
     ids, seg = tokenizer.encode_pair(sentence)
     device = next(bert.parameters()).device
     with torch.no_grad(), eval_mode(bert):
-        out = bert(torch.tensor([ids], device=device), torch.tensor([seg], device=device), output_attentions=True)
+        out = bert(
+            torch.tensor([ids], device=device), torch.tensor([seg], device=device), output_attentions=True
+        )
     tokens = [tokenizer.id_to_token(i).replace("\u2581", "") for i in ids]
-    return plot_heatmap(out.attentions[layer][0, head].float().cpu(), tokens, tokens, ax=ax,
-                        title=f"layer {layer + 1}, head {head + 1}")
+    return plot_heatmap(
+        out.attentions[layer][0, head].float().cpu(),
+        tokens,
+        tokens,
+        ax=ax,
+        title=f"layer {layer + 1}, head {head + 1}",
+    )
 
 
 def attention_viewer(model, tokenizer, sentences, layer: int = 0, head: int = 0):
@@ -90,7 +99,9 @@ def attention_viewer(model, tokenizer, sentences, layer: int = 0, head: int = 0)
     sentences = list(sentences)
     w_layer = W.IntSlider(value=layer, min=0, max=bert.config.n_layer - 1, description="layer")
     w_head = W.IntSlider(value=head, min=0, max=bert.config.n_head - 1, description="head")
-    w_sent = W.Dropdown(options=sentences, value=sentences[0], description="sentence", layout=W.Layout(width="90%"))
+    w_sent = W.Dropdown(
+        options=sentences, value=sentences[0], description="sentence", layout=W.Layout(width="90%")
+    )
     out = W.Output()
 
     def show(*_):
@@ -111,8 +122,15 @@ def attention_viewer(model, tokenizer, sentences, layer: int = 0, head: int = 0)
 # ---------------------------------------------------------------------------------------------
 
 
-def elmo_neighbours_widget(model, tokenizer, pool, pool_vectors=None, sentence: str = "the river bank was old .",
-                           index: int = 2, k: int = 4):
+def elmo_neighbours_widget(
+    model,
+    tokenizer,
+    pool,
+    pool_vectors=None,
+    sentence: str = "the river bank was old .",
+    index: int = 2,
+    k: int = 4,
+):
     """Type a sentence, pick a word: its ``k`` nearest occurrences in ``pool`` in each layer of an ELMo biLM.
 
     Example: ``elmo_neighbours_widget(model, tok, corpus(300)["test"]["text"])``
@@ -122,15 +140,18 @@ def elmo_neighbours_widget(model, tokenizer, pool, pool_vectors=None, sentence: 
     pool = list(pool)
     pool_vectors = pool_vectors if pool_vectors is not None else contextual_vectors(model, tokenizer, pool)
     text = w.Text(value=sentence, description="sentence", layout=w.Layout(width="60%"))
-    word = w.Dropdown(options=[(x, i) for i, x in enumerate(sentence.split())], value=index, description="word")
+    word = w.Dropdown(
+        options=[(x, i) for i, x in enumerate(sentence.split())], value=index, description="word"
+    )
     out = w.Output()
 
     def redraw(*_):
         out.clear_output()
         with out:
             try:
-                rows = nearest_neighbours(model, tokenizer, text.value, word.value, pool, k=k,
-                                          pool_vectors=pool_vectors)
+                rows = nearest_neighbours(
+                    model, tokenizer, text.value, word.value, pool, k=k, pool_vectors=pool_vectors
+                )
             except (ValueError, TypeError) as e:
                 print(e)
                 return
@@ -176,15 +197,25 @@ def ppo_samples_figure(samples_by_beta: dict, iteration: int | None = None, ax=N
         raise ValueError("samples_by_beta is empty; pass {label: trainer.samples}")
     lines = []
     for label, samples in samples_by_beta.items():
-        it, rows = _samples_at(samples, iteration if iteration is not None else max(s["iteration"] for s in samples))
+        it, rows = _samples_at(
+            samples, iteration if iteration is not None else max(s["iteration"] for s in samples)
+        )
         lines.append((f"{label}, iteration {it}", True))
         lines += [(f"  score {s['score']:+.2f}  gold {s['gold']:+.2f}  {s['text']}", False) for s in rows]
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 0.28 * len(lines) + 0.3))
     ax.axis("off")
     for i, (text, bold) in enumerate(lines):
-        ax.text(0, 1 - (i + 0.5) / len(lines), text, family="monospace", fontsize=9,
-                weight="bold" if bold else "normal", va="center", transform=ax.transAxes)
+        ax.text(
+            0,
+            1 - (i + 0.5) / len(lines),
+            text,
+            family="monospace",
+            fontsize=9,
+            weight="bold" if bold else "normal",
+            va="center",
+            transform=ax.transAxes,
+        )
     return ax
 
 
@@ -207,10 +238,14 @@ def ppo_samples_browser(samples_by_beta: dict):
 
     def show(*_):
         it, rows = _samples_at(samples_by_beta[beta.value], slider.value)
-        body = "".join(f"<tr><td>{s['score']:+.2f}</td><td>{s['gold']:+.2f}</td><td>{html.escape(s['text'])}</td></tr>"
-                       for s in rows)
-        out.value = (f"<b>{html.escape(beta.value)}, iteration {it}</b><table><tr><th>score</th><th>gold</th>"
-                     f"<th>sample</th></tr>{body}</table>")
+        body = "".join(
+            f"<tr><td>{s['score']:+.2f}</td><td>{s['gold']:+.2f}</td><td>{html.escape(s['text'])}</td></tr>"
+            for s in rows
+        )
+        out.value = (
+            f"<b>{html.escape(beta.value)}, iteration {it}</b><table><tr><th>score</th><th>gold</th>"
+            f"<th>sample</th></tr>{body}</table>"
+        )
 
     beta.observe(show, names="value")
     slider.observe(show, names="value")
@@ -223,8 +258,16 @@ def ppo_samples_browser(samples_by_beta: dict):
 # ---------------------------------------------------------------------------------------------
 
 
-def next_token_figure(model, tokenizer, prompt: str = "a robin", temperature: float = 1.0, top_k: int | None = None,
-                      top_p: float | None = None, n: int = 12, ax=None):
+def next_token_figure(
+    model,
+    tokenizer,
+    prompt: str = "a robin",
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    n: int = 12,
+    ax=None,
+):
     """Bar chart of the next-word probabilities after ``[BOS] prompt`` under the sampling settings (the widget's
     static view). The bars are the ``n`` most likely words before filtering; a grey bar is one the filters removed.
 
@@ -240,8 +283,11 @@ def next_token_figure(model, tokenizer, prompt: str = "a robin", temperature: fl
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3))
     heights = probs[top].numpy()
-    bars = ax.bar([tokenizer.id_to_token(int(i)) for i in top], heights,
-                  color=["C0" if h > 0 else "0.8" for h in heights])
+    bars = ax.bar(
+        [tokenizer.id_to_token(int(i)) for i in top],
+        heights,
+        color=["C0" if h > 0 else "0.8" for h in heights],
+    )
     ax.bar_label(bars, fmt="%.2f", padding=2)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("probability")
@@ -251,8 +297,9 @@ def next_token_figure(model, tokenizer, prompt: str = "a robin", temperature: fl
     return ax
 
 
-def sampling_explorer(model, tokenizer, prompt: str = "a robin", max_new_tokens: int = 12, n_samples: int = 4,
-                      seed: int = 0):
+def sampling_explorer(
+    model, tokenizer, prompt: str = "a robin", max_new_tokens: int = 12, n_samples: int = 4, seed: int = 0
+):
     """A prompt box and temperature / top-k / top-p sliders: the next-word probabilities as a bar chart
     (:func:`next_token_figure`) and ``n_samples`` continuations drawn with those settings.
 
@@ -278,8 +325,15 @@ def sampling_explorer(model, tokenizer, prompt: str = "a robin", max_new_tokens:
             plt.show()
             device = next(model.parameters()).device
             ids = torch.tensor([[tokenizer.bos_id] + tokenizer.encode(box.value)] * n_samples, device=device)
-            gen = model.generate(ids, max_new_tokens, temperature=temp.value, top_k=top_k, top_p=top_p,
-                                 stop_token=tokenizer.eos_id, generator=torch.Generator(device=device).manual_seed(seed))
+            gen = model.generate(
+                ids,
+                max_new_tokens,
+                temperature=temp.value,
+                top_k=top_k,
+                top_p=top_p,
+                stop_token=tokenizer.eos_id,
+                generator=torch.Generator(device=device).manual_seed(seed),
+            )
             for row in gen:
                 print(tokenizer.decode(row.tolist(), skip_special_tokens=True))
 
@@ -296,8 +350,9 @@ def sampling_explorer(model, tokenizer, prompt: str = "a robin", max_new_tokens:
 # ---------------------------------------------------------------------------------------------
 
 
-def transfer_figure(curves: dict, task: str, encoder: str, budget: int, baselines=("scratch", "bag of words"),
-                    ax=None):
+def transfer_figure(
+    curves: dict, task: str, encoder: str, budget: int, baselines=("scratch", "bag of words"), ax=None
+):
     """The learning curves of one task: ``encoder``'s frozen features against the ``baselines``, with the
     accuracies at ``budget`` labels in the title (the static view of :func:`transfer_explorer`).
 
@@ -312,7 +367,9 @@ def transfer_figure(curves: dict, task: str, encoder: str, budget: int, baseline
     if encoder not in methods:
         raise ValueError(f"no curve for {encoder!r} on {task!r}; choose from {list(methods)}")
     if budget not in methods[encoder]:
-        raise ValueError(f"{budget} labels was not measured for {task!r}; choose from {sorted(methods[encoder])}")
+        raise ValueError(
+            f"{budget} labels was not measured for {task!r}; choose from {sorted(methods[encoder])}"
+        )
     shown = {encoder: methods[encoder], **{b: methods[b] for b in baselines if b in methods and b != encoder}}
     ax = plot_learning_curves(shown, ax=ax, highlight=[encoder])
     ax.axvline(budget, color="0.5", linestyle="--", linewidth=1)
@@ -322,8 +379,13 @@ def transfer_figure(curves: dict, task: str, encoder: str, budget: int, baseline
     return ax
 
 
-def transfer_explorer(curves: dict, task: str | None = None, encoder: str | None = None, budget: int | None = None,
-                      baselines=("scratch", "bag of words")):
+def transfer_explorer(
+    curves: dict,
+    task: str | None = None,
+    encoder: str | None = None,
+    budget: int | None = None,
+    baselines=("scratch", "bag of words"),
+):
     """Pick a task, an encoder and a label budget: the accuracy of a linear probe on the encoder's frozen
     features against the baselines trained on the same labels (a running kernel redraws the figure).
 

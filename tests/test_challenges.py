@@ -1,5 +1,6 @@
 """The challenges chapter's measurements: exposure, n-gram contamination, membership AUC, calibration, and the tiny
 GPTs they score (trained through the package's GPT and fit)."""
+
 import math
 
 import pytest
@@ -9,8 +10,8 @@ from lmnotes import challenges as ch
 from lmnotes.data.tokenizers import WordTokenizer
 from lmnotes.models.gpt import GPT, GPTConfig
 
-
 # ---------------------------------------------------------------------------------------------- exposure
+
 
 def test_exposure_of_the_top_and_bottom_ranks():
     assert ch.exposure(1, 10_000) == pytest.approx(math.log2(10_000))
@@ -42,6 +43,7 @@ def test_rank_of_counts_strictly_better_candidates():
 
 # ---------------------------------------------------------------------------------------------- n-grams
 
+
 def test_ngrams_and_index():
     assert ch.ngrams("a b c".split(), 2) == {("a", "b"), ("b", "c")}
     assert ch.ngrams(["a"], 2) == set()
@@ -72,6 +74,7 @@ def test_contaminated_short_ngrams_collide_long_ones_do_not():
 
 # ---------------------------------------------------------------------------------------------- AUC, Min-K%
 
+
 def test_auc_values():
     assert ch.auc([3, 2], [1, 2]) == pytest.approx(0.875)
     assert ch.auc([1, 2], [3, 4]) == 0.0
@@ -100,6 +103,7 @@ def test_min_k_score():
 
 # ---------------------------------------------------------------------------------------------- calibration
 
+
 def test_entropy():
     assert float(ch.entropy(torch.tensor([0.5, 0.5]))) == pytest.approx(math.log(2))
     assert float(ch.entropy(torch.tensor([1.0, 0.0]))) == pytest.approx(0.0)
@@ -123,8 +127,10 @@ def test_calibration_bins_and_ece():
     assert ch.calibration_bins([1.0], [True], n_bins=10)[0]["hi"] == 1.0  # confidence 1 lands in the top bin
 
 
-@pytest.mark.parametrize("conf, correct, n_bins", [([0.5], [True, False], 10), ([1.5], [True], 10),
-                                                   ([], [], 10), ([0.5], [True], 0)])
+@pytest.mark.parametrize(
+    "conf, correct, n_bins",
+    [([0.5], [True, False], 10), ([1.5], [True], 10), ([], [], 10), ([0.5], [True], 0)],
+)
 def test_calibration_rejects_bad_input(conf, correct, n_bins):
     with pytest.raises(ValueError):
         ch.calibration_bins(conf, correct, n_bins)
@@ -141,12 +147,14 @@ def test_selective_accuracy():
 
 # ---------------------------------------------------------------------------------------------- models
 
+
 @pytest.fixture(scope="module")
 def memorised():
     """A tiny GPT that has read two facts many times."""
     texts = ["the code of kalo is 1 2 .", "the partner of kalo is miru ."] * 40
-    model, tok, history = ch.train_tiny_gpt(texts, seed=0, vocab_texts=["0 3 4 5 6 7 8 9 tofu"], steps=150,
-                                            d_model=32, n_head=2, block_size=12)
+    model, tok, history = ch.train_tiny_gpt(
+        texts, seed=0, vocab_texts=["0 3 4 5 6 7 8 9 tofu"], steps=150, d_model=32, n_head=2, block_size=12
+    )
     return model, tok, history
 
 
@@ -155,9 +163,15 @@ def test_train_tiny_gpt_learns_and_is_seeded(memorised):
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert isinstance(model, GPT) and not model.training
     assert tok.token_to_id("tofu") != tok.unk_id  # vocab_texts reach the tokenizer
-    again, _, _ = ch.train_tiny_gpt(["the code of kalo is 1 2 .", "the partner of kalo is miru ."] * 40, seed=0,
-                                    vocab_texts=["0 3 4 5 6 7 8 9 tofu"], steps=150, d_model=32, n_head=2,
-                                    block_size=12)
+    again, _, _ = ch.train_tiny_gpt(
+        ["the code of kalo is 1 2 .", "the partner of kalo is miru ."] * 40,
+        seed=0,
+        vocab_texts=["0 3 4 5 6 7 8 9 tofu"],
+        steps=150,
+        d_model=32,
+        n_head=2,
+        block_size=12,
+    )
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
 
 
@@ -166,10 +180,19 @@ def test_train_tiny_gpt_runs_eval_fn_with_the_tokenizer():
 
     def probe(model, tok):
         seen.append(tok.token_to_id("miru"))
-        return {"recall": float(ch.answer_report(model, tok, ["the partner of kalo is"], ["miru"])["correct"][0])}
+        return {
+            "recall": float(ch.answer_report(model, tok, ["the partner of kalo is"], ["miru"])["correct"][0])
+        }
 
-    _, tok, history = ch.train_tiny_gpt(["the partner of kalo is miru ."] * 20, steps=20, eval_fn=probe,
-                                        eval_every=10, d_model=16, n_head=2, block_size=8)
+    _, tok, history = ch.train_tiny_gpt(
+        ["the partner of kalo is miru ."] * 20,
+        steps=20,
+        eval_fn=probe,
+        eval_every=10,
+        d_model=16,
+        n_head=2,
+        block_size=8,
+    )
     assert history.steps("eval_recall") == [9, 19] or len(history["eval_recall"]) == 2
     assert seen and all(i == tok.token_to_id("miru") for i in seen)
     with pytest.raises(TypeError, match="eval_fn"):
@@ -230,7 +253,9 @@ def test_secret_log_probs_enumerates_every_candidate(memorised):
         text = f"the code of kalo is {cand // 10} {cand % 10}"
         direct = ch.token_log_probs(model, tok, [text])[0][-2:].sum()
         assert float(lp[cand]) == pytest.approx(float(direct), abs=1e-4)
-    assert float(torch.logsumexp(ch.secret_log_probs(model, tok, "the code of kalo is", n_digits=1), 0)) <= 1e-5
+    assert (
+        float(torch.logsumexp(ch.secret_log_probs(model, tok, "the code of kalo is", n_digits=1), 0)) <= 1e-5
+    )
     with pytest.raises(ValueError, match="n_digits"):
         ch.secret_log_probs(model, tok, "the code of kalo is", n_digits=0)
     with pytest.raises(ValueError, match="vocabulary"):
@@ -260,11 +285,15 @@ def test_masked_word_probs_reads_a_pair_as_bert_does():
 
     tok = WordTokenizer().train(["a robin is a bird .", "a salmon is a fish ."])
     torch.manual_seed(0)
-    bert = BertForPreTraining(BertConfig(vocab_size=tok.vocab_size, max_position=32, d_model=16, n_layer=1, n_head=2,
-                                         d_ff=32, dropout=0.0)).eval()
+    bert = BertForPreTraining(
+        BertConfig(
+            vocab_size=tok.vocab_size, max_position=32, d_model=16, n_layer=1, n_head=2, d_ff=32, dropout=0.0
+        )
+    ).eval()
     alone = ch.masked_word_probs(bert, tok, ["a robin is a [MASK] ."])
-    paired = ch.masked_word_probs(bert, tok, ["a robin is a [MASK] .", "a robin is a [MASK] ."],
-                                  ["a salmon is a fish .", None])
+    paired = ch.masked_word_probs(
+        bert, tok, ["a robin is a [MASK] .", "a robin is a [MASK] ."], ["a salmon is a fish .", None]
+    )
     assert alone.shape == (1, tok.vocab_size) and torch.allclose(alone.sum(-1), torch.ones(1))
     assert torch.allclose(paired[1], alone[0], atol=1e-6)  # None: read alone
     ids, seg = tok.encode_pair("a salmon is a fish .", "a robin is a [MASK] .")
