@@ -256,3 +256,27 @@ def test_transfer_figure_and_explorer():
         widgets.transfer_figure(CURVES, "taxonomy", "gpt-world", 7)
     ui = widgets.transfer_explorer(CURVES)
     assert ui.children[0].children[1].options == ("gpt-world",)  # baselines are not offered as encoders
+
+
+# ------------------------------------------------------------------------------------ the chapter's place in the book
+
+
+def test_the_chapter_comes_first_in_the_toc_and_the_intro_links_it():
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    chapters = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    numbered = [c for c in chapters if c.split("/")[1][:2].isdigit() and not c.startswith("book/00-")]
+    assert numbered[0] == "book/01-representation-learning/index", numbered
+    part = next(p for p in toc["parts"] if p["chapters"][0]["file"] == numbered[0])
+    sections = [s["file"].rsplit("/", 1)[1] for s in part["chapters"][0]["sections"]]
+    assert sections == ["task-specific-model", "word-vectors", "transfer"]
+    for name in sections:
+        assert (root / "book" / "01-representation-learning" / f"{name}.ipynb").is_file()
+    intro = (root / "book" / "intro.md").read_text()
+    assert (
+        "<01-representation-learning/index>`" in intro and "Representation learning *(planned)*" not in intro
+    )
