@@ -29,10 +29,12 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from .data.batching import pad_batch
 from .data.tokenizers import WordTokenizer
 from .models.gpt import GPT, GPTConfig
 from .recipes.gpt import instruction_batches, lm_batches, lm_stream
 from .train import fit
+from .utils import eval_mode
 
 __all__ = ["TINY_GPT", "train_tiny_gpt", "train_answer_gpt", "next_word_probs", "answer_report", "greedy_answers",
            "token_log_probs", "masked_word_probs", "secret_log_probs", "rank_of", "exposure", "ngrams", "ngram_index", "contaminated",
@@ -133,12 +135,8 @@ def _device(model):
 
 
 def _padded(seqs: list[list[int]], pad_id: int, device):
-    T = max(map(len, seqs))
-    x = torch.full((len(seqs), T), pad_id, dtype=torch.long)
-    m = torch.zeros_like(x)
-    for b, ids in enumerate(seqs):
-        x[b, :len(ids)], m[b, :len(ids)] = torch.tensor(ids), 1
-    return x.to(device), m.to(device)
+    batch = pad_batch(seqs, pad_id=pad_id)  # (B, T) ids and attention mask, right-padded
+    return batch["input_ids"].to(device), batch["attention_mask"].to(device)
 
 
 @torch.no_grad()
@@ -148,16 +146,14 @@ def next_word_probs(model, tok, prompts: Sequence[str], batch_size: int = 512) -
     Example: ``next_word_probs(model, tok, ["a robin is a"])[0, tok.token_to_id("bird")]``
     """
     prompts = _check_texts("prompts", prompts)
-    was = model.training
-    model.eval()
-    out = []
-    for s in range(0, len(prompts), batch_size):
-        seqs = [[tok.bos_id] + tok.encode(p) for p in prompts[s:s + batch_size]]
-        x, m = _padded(seqs, tok.pad_id, _device(model))
-        logits = model(x, attention_mask=m).logits  # (B, T, V)
-        last = torch.tensor([len(ids) - 1 for ids in seqs], device=x.device)  # right padding: last real token
-        out.append(logits[torch.arange(len(seqs), device=x.device), last].float().softmax(-1).cpu())
-    model.train(was)
+    with eval_mode(model):
+        out = []
+        for s in range(0, len(prompts), batch_size):
+            seqs = [[tok.bos_id] + tok.encode(p) for p in prompts[s:s + batch_size]]
+            x, m = _padded(seqs, tok.pad_id, _device(model))
+            logits = model(x, attention_mask=m).logits  # (B, T, V)
+            last = torch.tensor([len(ids) - 1 for ids in seqs], device=x.device)  # right padding: last real token
+            out.append(logits[torch.arange(len(seqs), device=x.device), last].float().softmax(-1).cpu())
     return torch.cat(out)
 
 
@@ -234,18 +230,18 @@ def masked_word_probs(model, tok, texts: Sequence[str], contexts: Sequence[str |
     contexts = [None] * len(texts) if contexts is None else list(contexts)
     if len(contexts) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(contexts)} contexts; give one context (or None) per text")
-    was = model.training
-    model.eval()
-    out = []
-    for text, context in zip(texts, contexts):
-        ids, seg = tok.encode_pair(context, text) if context is not None else tok.encode_pair(text)
-        where = [i for i, t in enumerate(ids) if t == tok.mask_id]
-        if len(where) != 1 or (context is not None and tok.mask_id in tok.encode(context)):
-            raise ValueError(f"each text needs exactly one [MASK] (and its context none), got {text!r} / {context!r}")
-        x = torch.tensor([ids], device=_device(model))
-        logits = model(x, torch.tensor([seg], device=x.device)).mlm_logits[0, where[0]]  # (V,)
-        out.append(logits.float().softmax(-1).cpu())
-    model.train(was)
+    with eval_mode(model):
+        out = []
+        for text, context in zip(texts, contexts):
+            ids, seg = tok.encode_pair(context, text) if context is not None else tok.encode_pair(text)
+            where = [i for i, t in enumerate(ids) if t == tok.mask_id]
+            if len(where) != 1 or (context is not None and tok.mask_id in tok.encode(context)):
+                raise ValueError(
+                    f"each text needs exactly one [MASK] (and its context none), got {text!r} / {context!r}"
+                )
+            x = torch.tensor([ids], device=_device(model))
+            logits = model(x, torch.tensor([seg], device=x.device)).mlm_logits[0, where[0]]  # (V,)
+            out.append(logits.float().softmax(-1).cpu())
     return torch.stack(out)
 
 
@@ -257,19 +253,17 @@ def token_log_probs(model, tok, texts: Sequence[str], batch_size: int = 256) -> 
     Example: ``-token_log_probs(model, tok, ["a robin can fly ."])[0].mean()``
     """
     texts = _check_texts("texts", texts)
-    was = model.training
-    model.eval()
-    out = []
-    for s in range(0, len(texts), batch_size):
-        seqs = [[tok.bos_id] + tok.encode(t) for t in texts[s:s + batch_size]]
-        if max(map(len, seqs)) > model.config.block_size:
-            raise ValueError(f"a text has {max(map(len, seqs))} tokens with [BOS], longer than the model's context "
-                             f"of {model.config.block_size}")
-        x, m = _padded(seqs, tok.pad_id, _device(model))
-        lp = model(x, attention_mask=m).logits.float().log_softmax(-1)  # (B, T, V)
-        got = lp[:, :-1].gather(-1, x[:, 1:, None])[..., 0].cpu()  # (B, T - 1): log p(x_t | x_<t)
-        out += [got[b, :len(ids) - 1] for b, ids in enumerate(seqs)]
-    model.train(was)
+    with eval_mode(model):
+        out = []
+        for s in range(0, len(texts), batch_size):
+            seqs = [[tok.bos_id] + tok.encode(t) for t in texts[s:s + batch_size]]
+            if max(map(len, seqs)) > model.config.block_size:
+                raise ValueError(f"a text has {max(map(len, seqs))} tokens with [BOS], longer than the model's context "
+                                 f"of {model.config.block_size}")
+            x, m = _padded(seqs, tok.pad_id, _device(model))
+            lp = model(x, attention_mask=m).logits.float().log_softmax(-1)  # (B, T, V)
+            got = lp[:, :-1].gather(-1, x[:, 1:, None])[..., 0].cpu()  # (B, T - 1): log p(x_t | x_<t)
+            out += [got[b, :len(ids) - 1] for b, ids in enumerate(seqs)]
     return out
 
 
@@ -300,23 +294,21 @@ def secret_log_probs(model, tok, prefix: str, n_digits: int = 4, alphabet: str =
     if len(head) + n_digits - 1 > model.config.block_size:
         raise ValueError(f"prefix and secret need {len(head) + n_digits - 1} positions, the context is "
                          f"{model.config.block_size}")
-    was = model.training
-    model.eval()
-    device = _device(model)
-    sym_t = torch.tensor(sym, device=device)
-    K = len(alphabet)
-    total = torch.zeros(1, device=device)  # log p of every candidate prefix of length j, in base-K order
-    for j in range(n_digits):
-        # contexts: head + every sequence of j symbols, in base-K order (the first symbol varies slowest)
-        n = K ** j
-        digits = torch.arange(n, device=device)[:, None] // (K ** torch.arange(j - 1, -1, -1, device=device)) % K
-        ctx = torch.cat([torch.tensor(head, device=device).expand(n, -1), sym_t[digits]], 1)  # (n, len(head) + j)
-        step = []
-        for s in range(0, n, batch_size):
-            lp = model.next_token_logits(ctx[s:s + batch_size]).float().log_softmax(-1)  # (b, V)
-            step.append(lp[:, sym_t])  # (b, K)
-        total = (total[:, None] + torch.cat(step)).reshape(-1)  # (n * K,)
-    model.train(was)
+    with eval_mode(model):
+        device = _device(model)
+        sym_t = torch.tensor(sym, device=device)
+        K = len(alphabet)
+        total = torch.zeros(1, device=device)  # log p of every candidate prefix of length j, in base-K order
+        for j in range(n_digits):
+            # contexts: head + every sequence of j symbols, in base-K order (the first symbol varies slowest)
+            n = K ** j
+            digits = torch.arange(n, device=device)[:, None] // (K ** torch.arange(j - 1, -1, -1, device=device)) % K
+            ctx = torch.cat([torch.tensor(head, device=device).expand(n, -1), sym_t[digits]], 1)  # (n, len(head) + j)
+            step = []
+            for s in range(0, n, batch_size):
+                lp = model.next_token_logits(ctx[s:s + batch_size]).float().log_softmax(-1)  # (b, V)
+                step.append(lp[:, sym_t])  # (b, K)
+            total = (total[:, None] + torch.cat(step)).reshape(-1)  # (n * K,)
     return total.cpu()
 
 
