@@ -27,7 +27,6 @@ import math
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 
 from .data.batching import pad_batch
 from .data.tokenizers import WordTokenizer
