@@ -21,6 +21,7 @@ Example::
     model, tok, history = challenges.train_tiny_gpt(data["texts"], seed=0)
     challenges.answer_report(model, tok, ["the partner of kalo is"], ["miru"])["correct"]
 """
+
 from __future__ import annotations
 
 import math
@@ -35,13 +36,39 @@ from .recipes.gpt import instruction_batches, lm_batches, lm_stream
 from .train import fit
 from .utils import eval_mode
 
-__all__ = ["TINY_GPT", "train_tiny_gpt", "train_answer_gpt", "next_word_probs", "answer_report", "greedy_answers",
-           "token_log_probs", "masked_word_probs", "secret_log_probs", "rank_of", "exposure", "ngrams", "ngram_index", "contaminated",
-           "auc", "min_k_score", "entropy", "calibration_bins", "expected_calibration_error", "selective_accuracy"]
+__all__ = [
+    "TINY_GPT",
+    "train_tiny_gpt",
+    "train_answer_gpt",
+    "next_word_probs",
+    "answer_report",
+    "greedy_answers",
+    "token_log_probs",
+    "masked_word_probs",
+    "secret_log_probs",
+    "rank_of",
+    "exposure",
+    "ngrams",
+    "ngram_index",
+    "contaminated",
+    "auc",
+    "min_k_score",
+    "entropy",
+    "calibration_bins",
+    "expected_calibration_error",
+    "selective_accuracy",
+]
 
 # Small enough that a run takes seconds on one CPU thread; the notebooks scale it up on a GPU.
-TINY_GPT = {"block_size": 16, "n_layer": 2, "n_head": 4, "d_model": 64, "steps": 600, "batch_size": 32,
-            "lr": 3e-3}
+TINY_GPT = {
+    "block_size": 16,
+    "n_layer": 2,
+    "n_head": 4,
+    "d_model": 64,
+    "steps": 600,
+    "batch_size": 32,
+    "lr": 3e-3,
+}
 
 
 def _check_texts(name, texts):
@@ -64,8 +91,15 @@ def _config(overrides: dict) -> dict:
 
 def _new_model(tok, c: dict, seed: int) -> GPT:
     torch.manual_seed(seed)
-    return GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=c["block_size"], n_layer=c["n_layer"],
-                         n_head=c["n_head"], d_model=c["d_model"]))
+    return GPT(
+        GPTConfig(
+            vocab_size=tok.vocab_size,
+            block_size=c["block_size"],
+            n_layer=c["n_layer"],
+            n_head=c["n_head"],
+            d_model=c["d_model"],
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,8 +107,16 @@ def _new_model(tok, c: dict, seed: int) -> GPT:
 # ---------------------------------------------------------------------------------------------
 
 
-def train_tiny_gpt(texts: Sequence[str], seed: int = 0, vocab_texts: Sequence[str] = (), device=None,
-                   progress: bool = False, eval_fn=None, eval_every: int | None = None, **config):
+def train_tiny_gpt(
+    texts: Sequence[str],
+    seed: int = 0,
+    vocab_texts: Sequence[str] = (),
+    device=None,
+    progress: bool = False,
+    eval_fn=None,
+    eval_every: int | None = None,
+    **config,
+):
     """Train a small GPT on ``texts`` (each ``[BOS] text [EOS]``, random windows of the joined stream).
 
     The word tokenizer is built from ``texts`` and ``vocab_texts`` (words the model is asked about but never
@@ -90,18 +132,37 @@ def train_tiny_gpt(texts: Sequence[str], seed: int = 0, vocab_texts: Sequence[st
     model = _new_model(tok, c, seed)
     stream = lm_stream(texts, tok)
     if len(stream) < c["block_size"] + 2:
-        raise ValueError(f"the texts hold {len(stream)} tokens, too few for windows of {c['block_size']}; "
-                         "give more texts or a smaller block_size")
+        raise ValueError(
+            f"the texts hold {len(stream)} tokens, too few for windows of {c['block_size']}; "
+            "give more texts or a smaller block_size"
+        )
     batches = lm_batches(stream, c["block_size"], c["batch_size"], seed=seed)
     if eval_fn is not None and not callable(eval_fn):
-        raise TypeError(f"eval_fn must be a function (model, tokenizer) -> dict, got {type(eval_fn).__name__}")
-    history = fit(model, batches, steps=c["steps"], lr=c["lr"], device=device, progress=progress, warmup=0.05,
-                  eval_fn=(lambda m: eval_fn(m, tok)) if eval_fn is not None else None, eval_every=eval_every)
+        raise TypeError(
+            f"eval_fn must be a function (model, tokenizer) -> dict, got {type(eval_fn).__name__}"
+        )
+    history = fit(
+        model,
+        batches,
+        steps=c["steps"],
+        lr=c["lr"],
+        device=device,
+        progress=progress,
+        warmup=0.05,
+        eval_fn=(lambda m: eval_fn(m, tok)) if eval_fn is not None else None,
+        eval_every=eval_every,
+    )
     return model.eval(), tok, history
 
 
-def train_answer_gpt(rows: Sequence[dict], seed: int = 0, vocab_texts: Sequence[str] = (), device=None,
-                     progress: bool = False, **config):
+def train_answer_gpt(
+    rows: Sequence[dict],
+    seed: int = 0,
+    vocab_texts: Sequence[str] = (),
+    device=None,
+    progress: bool = False,
+    **config,
+):
     """Train a small GPT to answer: each row is ``{"prompt", "answer"}``, read as ``[BOS] prompt answer : answer
     [EOS]``, with the loss on the answer and ``[EOS]`` only (the prompt is given, not predicted).
 
@@ -117,10 +178,19 @@ def train_answer_gpt(rows: Sequence[dict], seed: int = 0, vocab_texts: Sequence[
     tok = WordTokenizer().train([f"{r['prompt']} answer : {r['answer']}" for r in rows] + list(vocab_texts))
     longest = max(len(tok.encode(f"{r['prompt']} answer : {r['answer']}")) + 2 for r in rows)
     if longest - 1 > c["block_size"]:
-        raise ValueError(f"the longest row has {longest} tokens with [BOS] and [EOS]; set block_size >= {longest}")
+        raise ValueError(
+            f"the longest row has {longest} tokens with [BOS] and [EOS]; set block_size >= {longest}"
+        )
     model = _new_model(tok, c, seed)
-    history = fit(model, instruction_batches(rows, tok, c["batch_size"], seed=seed), steps=c["steps"], lr=c["lr"],
-                  device=device, progress=progress, warmup=0.05)
+    history = fit(
+        model,
+        instruction_batches(rows, tok, c["batch_size"], seed=seed),
+        steps=c["steps"],
+        lr=c["lr"],
+        device=device,
+        progress=progress,
+        warmup=0.05,
+    )
     return model.eval(), tok, history
 
 
@@ -148,10 +218,12 @@ def next_word_probs(model, tok, prompts: Sequence[str], batch_size: int = 512) -
     with eval_mode(model):
         out = []
         for s in range(0, len(prompts), batch_size):
-            seqs = [[tok.bos_id] + tok.encode(p) for p in prompts[s:s + batch_size]]
+            seqs = [[tok.bos_id] + tok.encode(p) for p in prompts[s : s + batch_size]]
             x, m = _padded(seqs, tok.pad_id, _device(model))
             logits = model(x, attention_mask=m).logits  # (B, T, V)
-            last = torch.tensor([len(ids) - 1 for ids in seqs], device=x.device)  # right padding: last real token
+            last = torch.tensor(
+                [len(ids) - 1 for ids in seqs], device=x.device
+            )  # right padding: last real token
             out.append(logits[torch.arange(len(seqs), device=x.device), last].float().softmax(-1).cpu())
     return torch.cat(out)
 
@@ -178,8 +250,11 @@ def answer_report(model, tok, prompts: Sequence[str], answers: Sequence[str] | N
     prompts = _check_texts("prompts", prompts)
     p = next_word_probs(model, tok, prompts)
     top = p.max(-1)
-    out = {"predicted": [tok.id_to_token(i) for i in top.indices.tolist()], "confidence": top.values.tolist(),
-           "entropy": entropy(p).tolist()}
+    out = {
+        "predicted": [tok.id_to_token(i) for i in top.indices.tolist()],
+        "confidence": top.values.tolist(),
+        "entropy": entropy(p).tolist(),
+    }
     if answers is not None:
         answers = list(answers)
         if len(answers) != len(prompts):
@@ -188,7 +263,9 @@ def answer_report(model, tok, prompts: Sequence[str], answers: Sequence[str] | N
         for a in answers:
             enc = tok.encode(a)
             if len(enc) != 1 or enc[0] == tok.unk_id:
-                raise ValueError(f"answer {a!r} is not one word of the vocabulary; pass its word as it is written")
+                raise ValueError(
+                    f"answer {a!r} is not one word of the vocabulary; pass its word as it is written"
+                )
             ids.append(enc[0])
         out["p_answer"] = p[torch.arange(len(ids)), torch.tensor(ids)].tolist()
         out["correct"] = [w == a for w, a in zip(out["predicted"], answers)]
@@ -196,7 +273,9 @@ def answer_report(model, tok, prompts: Sequence[str], answers: Sequence[str] | N
 
 
 @torch.no_grad()
-def greedy_answers(model, tok, prompts: Sequence[str], max_new_tokens: int = 16, suffix: str = " answer :") -> list[str]:
+def greedy_answers(
+    model, tok, prompts: Sequence[str], max_new_tokens: int = 16, suffix: str = " answer :"
+) -> list[str]:
     """Greedy continuation of ``[BOS] prompt + suffix`` up to ``[EOS]``, decoded (the answer a model trained by
     :func:`train_answer_gpt` gives). Prompts of one length share a batch.
 
@@ -212,13 +291,15 @@ def greedy_answers(model, tok, prompts: Sequence[str], max_new_tokens: int = 16,
         x = torch.tensor([encoded[i] for i in members], device=_device(model))
         out = model.generate(x, max_new_tokens, temperature=0.0, stop_token=tok.eos_id)
         for i, row in zip(members, out[:, length:].tolist()):
-            row = row[:row.index(tok.eos_id)] if tok.eos_id in row else row
+            row = row[: row.index(tok.eos_id)] if tok.eos_id in row else row
             answers[i] = tok.decode(row)
     return answers
 
 
 @torch.no_grad()
-def masked_word_probs(model, tok, texts: Sequence[str], contexts: Sequence[str | None] | None = None) -> torch.Tensor:
+def masked_word_probs(
+    model, tok, texts: Sequence[str], contexts: Sequence[str | None] | None = None
+) -> torch.Tensor:
     """(N, V): a BERT's distribution over the word at the one ``[MASK]`` of each text.
 
     With ``contexts``, each text is the second segment of a pair, ``[CLS] context [SEP] text [SEP]``, the way BERT
@@ -228,7 +309,9 @@ def masked_word_probs(model, tok, texts: Sequence[str], contexts: Sequence[str |
     texts = _check_texts("texts", texts)
     contexts = [None] * len(texts) if contexts is None else list(contexts)
     if len(contexts) != len(texts):
-        raise ValueError(f"{len(texts)} texts but {len(contexts)} contexts; give one context (or None) per text")
+        raise ValueError(
+            f"{len(texts)} texts but {len(contexts)} contexts; give one context (or None) per text"
+        )
     with eval_mode(model):
         out = []
         for text, context in zip(texts, contexts):
@@ -255,14 +338,16 @@ def token_log_probs(model, tok, texts: Sequence[str], batch_size: int = 256) -> 
     with eval_mode(model):
         out = []
         for s in range(0, len(texts), batch_size):
-            seqs = [[tok.bos_id] + tok.encode(t) for t in texts[s:s + batch_size]]
+            seqs = [[tok.bos_id] + tok.encode(t) for t in texts[s : s + batch_size]]
             if max(map(len, seqs)) > model.config.block_size:
-                raise ValueError(f"a text has {max(map(len, seqs))} tokens with [BOS], longer than the model's context "
-                                 f"of {model.config.block_size}")
+                raise ValueError(
+                    f"a text has {max(map(len, seqs))} tokens with [BOS], longer than the model's context "
+                    f"of {model.config.block_size}"
+                )
             x, m = _padded(seqs, tok.pad_id, _device(model))
             lp = model(x, attention_mask=m).logits.float().log_softmax(-1)  # (B, T, V)
             got = lp[:, :-1].gather(-1, x[:, 1:, None])[..., 0].cpu()  # (B, T - 1): log p(x_t | x_<t)
-            out += [got[b, :len(ids) - 1] for b, ids in enumerate(seqs)]
+            out += [got[b, : len(ids) - 1] for b, ids in enumerate(seqs)]
     return out
 
 
@@ -272,8 +357,9 @@ def token_log_probs(model, tok, texts: Sequence[str], batch_size: int = 256) -> 
 
 
 @torch.no_grad()
-def secret_log_probs(model, tok, prefix: str, n_digits: int = 4, alphabet: str = "0123456789",
-                     batch_size: int = 4096) -> torch.Tensor:
+def secret_log_probs(
+    model, tok, prefix: str, n_digits: int = 4, alphabet: str = "0123456789", batch_size: int = 4096
+) -> torch.Tensor:
     """log p(secret | ``[BOS] prefix``) for every secret of ``n_digits`` symbols of ``alphabet`` (each symbol one
     word): a tensor of ``len(alphabet) ** n_digits`` values, candidate ``i`` being ``i`` written in that base
     (``"0 0 4 2"`` is candidate 42).
@@ -291,8 +377,10 @@ def secret_log_probs(model, tok, prefix: str, n_digits: int = 4, alphabet: str =
         raise ValueError(f"every symbol of {alphabet!r} must be a word of the vocabulary")
     head = [tok.bos_id] + tok.encode(prefix)
     if len(head) + n_digits - 1 > model.config.block_size:
-        raise ValueError(f"prefix and secret need {len(head) + n_digits - 1} positions, the context is "
-                         f"{model.config.block_size}")
+        raise ValueError(
+            f"prefix and secret need {len(head) + n_digits - 1} positions, the context is "
+            f"{model.config.block_size}"
+        )
     with eval_mode(model):
         device = _device(model)
         sym_t = torch.tensor(sym, device=device)
@@ -300,12 +388,18 @@ def secret_log_probs(model, tok, prefix: str, n_digits: int = 4, alphabet: str =
         total = torch.zeros(1, device=device)  # log p of every candidate prefix of length j, in base-K order
         for j in range(n_digits):
             # contexts: head + every sequence of j symbols, in base-K order (the first symbol varies slowest)
-            n = K ** j
-            digits = torch.arange(n, device=device)[:, None] // (K ** torch.arange(j - 1, -1, -1, device=device)) % K
-            ctx = torch.cat([torch.tensor(head, device=device).expand(n, -1), sym_t[digits]], 1)  # (n, len(head) + j)
+            n = K**j
+            digits = (
+                torch.arange(n, device=device)[:, None]
+                // (K ** torch.arange(j - 1, -1, -1, device=device))
+                % K
+            )
+            ctx = torch.cat(
+                [torch.tensor(head, device=device).expand(n, -1), sym_t[digits]], 1
+            )  # (n, len(head) + j)
             step = []
             for s in range(0, n, batch_size):
-                lp = model.next_token_logits(ctx[s:s + batch_size]).float().log_softmax(-1)  # (b, V)
+                lp = model.next_token_logits(ctx[s : s + batch_size]).float().log_softmax(-1)  # (b, V)
                 step.append(lp[:, sym_t])  # (b, K)
             total = (total[:, None] + torch.cat(step)).reshape(-1)  # (n * K,)
     return total.cpu()
@@ -335,7 +429,9 @@ def exposure(rank, n_candidates: int):
         raise ValueError(f"n_candidates must be an int >= 1, got {n_candidates!r}")
     ranks = torch.as_tensor(rank, dtype=torch.float64)
     if (ranks < 1).any() or (ranks > n_candidates).any() or (ranks != ranks.round()).any():
-        raise ValueError(f"ranks are whole numbers from 1 (most likely) to n_candidates={n_candidates}, got {rank!r}")
+        raise ValueError(
+            f"ranks are whole numbers from 1 (most likely) to n_candidates={n_candidates}, got {rank!r}"
+        )
     e = math.log2(n_candidates) - torch.log2(ranks)
     return float(e) if e.dim() == 0 else e.tolist()
 
@@ -355,7 +451,7 @@ def ngrams(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an int >= 1, got {n!r}")
     words = list(words)
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def ngram_index(texts: Sequence[str], n: int) -> set[tuple[str, ...]]:
@@ -419,7 +515,9 @@ def _conf_correct(confidence, correct):
     c = torch.as_tensor(list(confidence), dtype=torch.float64)
     y = torch.as_tensor([float(v) for v in correct], dtype=torch.float64)
     if c.dim() != 1 or len(c) != len(y) or not len(c):
-        raise ValueError(f"confidence and correct must be non-empty and of one length, got {len(c)} and {len(y)}")
+        raise ValueError(
+            f"confidence and correct must be non-empty and of one length, got {len(c)} and {len(y)}"
+        )
     if (c < 0).any() or (c > 1).any():
         raise ValueError("confidence must be probabilities in [0, 1]")
     return c, y
@@ -439,12 +537,21 @@ def calibration_bins(confidence: Sequence[float], correct: Sequence[bool], n_bin
     for b in range(n_bins):
         sel = idx == b
         if sel.any():
-            bins.append({"lo": b / n_bins, "hi": (b + 1) / n_bins, "n": int(sel.sum()),
-                         "confidence": float(c[sel].mean()), "accuracy": float(y[sel].mean())})
+            bins.append(
+                {
+                    "lo": b / n_bins,
+                    "hi": (b + 1) / n_bins,
+                    "n": int(sel.sum()),
+                    "confidence": float(c[sel].mean()),
+                    "accuracy": float(y[sel].mean()),
+                }
+            )
     return bins
 
 
-def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], n_bins: int = 10) -> float:
+def expected_calibration_error(
+    confidence: Sequence[float], correct: Sequence[bool], n_bins: int = 10
+) -> float:
     """ECE: the mean gap |accuracy − confidence| over the bins of :func:`calibration_bins`, weighted by their size.
 
     Example: ``expected_calibration_error([0.9, 0.9], [True, False])`` → 0.4
@@ -454,7 +561,9 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
     return sum(b["n"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / n
 
 
-def selective_accuracy(uncertainty: Sequence[float], correct: Sequence[bool], thresholds: Sequence[float]) -> list[dict]:
+def selective_accuracy(
+    uncertainty: Sequence[float], correct: Sequence[bool], thresholds: Sequence[float]
+) -> list[dict]:
     """Answer only when ``uncertainty`` (e.g. entropy) is at most a threshold, say "I don't know" otherwise.
 
     For each threshold: ``{"threshold", "coverage" (share answered), "accuracy" (among the answered; nan when
@@ -464,12 +573,19 @@ def selective_accuracy(uncertainty: Sequence[float], correct: Sequence[bool], th
     u = torch.as_tensor(list(uncertainty), dtype=torch.float64)
     y = torch.as_tensor([float(v) for v in correct], dtype=torch.float64)
     if u.dim() != 1 or len(u) != len(y) or not len(u):
-        raise ValueError(f"uncertainty and correct must be non-empty and of one length, got {len(u)} and {len(y)}")
+        raise ValueError(
+            f"uncertainty and correct must be non-empty and of one length, got {len(u)} and {len(y)}"
+        )
     out = []
     for t in thresholds:
         ans = u <= t
         k = int(ans.sum())
-        out.append({"threshold": float(t), "coverage": k / len(u),
-                    "accuracy": float(y[ans].mean()) if k else float("nan"),
-                    "wrong": float((1 - y[ans]).sum()) / len(u)})
+        out.append(
+            {
+                "threshold": float(t),
+                "coverage": k / len(u),
+                "accuracy": float(y[ans].mean()) if k else float("nan"),
+                "wrong": float((1 - y[ans]).sum()) / len(u),
+            }
+        )
     return out
