@@ -20,8 +20,18 @@ import numpy as np
 import seaborn as sns
 import torch
 
-__all__ = ["PALETTE", "use_style", "plot_curves", "plot_bars", "plot_heatmap",
-           "plot_embedding_2d", "plot_lines", "pca_2d", "smooth_ema", "trailing_mean"]
+__all__ = [
+    "PALETTE",
+    "use_style",
+    "plot_curves",
+    "plot_bars",
+    "plot_heatmap",
+    "plot_embedding_2d",
+    "plot_lines",
+    "pca_2d",
+    "smooth_ema",
+    "trailing_mean",
+]
 
 # Colour-blind-safe (Okabe-Ito, without black); the first colour is "the" colour of a plot.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
@@ -33,9 +43,17 @@ def use_style() -> None:
     Idempotent (it resets the theme each time); called when lmnotes.viz is imported.
     Example: `lmnotes.viz.use_style()` after something else changed matplotlib's rcParams.
     """
-    sns.set_theme(style="whitegrid", context="notebook", palette=PALETTE,
-                  rc={"figure.figsize": (6.4, 4.0), "axes.spines.top": False,
-                      "axes.spines.right": False, "legend.frameon": False})
+    sns.set_theme(
+        style="whitegrid",
+        context="notebook",
+        palette=PALETTE,
+        rc={
+            "figure.figsize": (6.4, 4.0),
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "legend.frameon": False,
+        },
+    )
 
 
 use_style()
@@ -74,7 +92,10 @@ def trailing_mean(values: Sequence[float], k: int = 5) -> list[float]:
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be an integer >= 1 (how many values each mean covers), got {k!r}")
     values = list(values)
-    return [sum(values[max(0, i - k + 1):i + 1]) / len(values[max(0, i - k + 1):i + 1]) for i in range(len(values))]
+    return [
+        sum(values[max(0, i - k + 1) : i + 1]) / len(values[max(0, i - k + 1) : i + 1])
+        for i in range(len(values))
+    ]
 
 
 def _curves(history_or_dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -89,13 +110,15 @@ def _curves(history_or_dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             else:
                 raw[k] = (np.arange(1, len(v) + 1), v)
     else:
-        raise TypeError(f"plot_curves needs a History or a dict of name -> values, "
-                        f"got {type(history_or_dict).__name__}")
+        raise TypeError(
+            f"plot_curves needs a History or a dict of name -> values, got {type(history_or_dict).__name__}"
+        )
     return {k: (_numpy(s), _numpy(v)) for k, (s, v) in raw.items()}
 
 
-def plot_curves(history_or_dict, names=None, ax=None, smooth: float = 0.0, logy: bool = False,
-                title: str | None = None):
+def plot_curves(
+    history_or_dict, names=None, ax=None, smooth: float = 0.0, logy: bool = False, title: str | None = None
+):
     """Metrics against step: train curves solid, eval curves ("eval_" + name) dashed with dots.
 
     history_or_dict: a `lmnotes.train.History`, {name: values} (steps 1, 2, ...) or
@@ -106,7 +129,7 @@ def plot_curves(history_or_dict, names=None, ax=None, smooth: float = 0.0, logy:
     Example: `plot_curves({"loss": [3, 2, 1.5], "eval_loss": ([3], [1.8])})`
     """
     curves = _curves(history_or_dict)
-    base = list(dict.fromkeys(k[len("eval_"):] if k.startswith("eval_") else k for k in curves))
+    base = list(dict.fromkeys(k[len("eval_") :] if k.startswith("eval_") else k for k in curves))
     if names is None:
         names = ["loss"] if "loss" in base else [n for n in base if n not in ("lr", "grad_norm")]
     elif isinstance(names, str):
@@ -126,8 +149,9 @@ def plot_curves(history_or_dict, names=None, ax=None, smooth: float = 0.0, logy:
             ax.plot(steps, values, color=color, label=f"{name} (train)" if both else name)
         if f"eval_{name}" in curves:
             steps, values = curves[f"eval_{name}"]
-            ax.plot(steps, values, color=color, linestyle="--", marker="o", markersize=4,
-                    label=f"{name} (eval)")
+            ax.plot(
+                steps, values, color=color, linestyle="--", marker="o", markersize=4, label=f"{name} (eval)"
+            )
     ax.set_xlabel("step")
     ax.set_ylabel(names[0] if len(names) == 1 else "value")
     if logy:
@@ -139,8 +163,15 @@ def plot_curves(history_or_dict, names=None, ax=None, smooth: float = 0.0, logy:
     return ax
 
 
-def plot_bars(values: Mapping[str, float], ax=None, ylabel: str | None = None, ylim=None,
-              baseline: float | None = None, baseline_label: str = "baseline", title: str | None = None):
+def plot_bars(
+    values: Mapping[str, float],
+    ax=None,
+    ylabel: str | None = None,
+    ylim=None,
+    baseline: float | None = None,
+    baseline_label: str = "baseline",
+    title: str | None = None,
+):
     """One bar per entry, its value written on top; e.g. probe accuracy per layer.
 
     baseline: draws a dashed horizontal line (e.g. chance or majority-class accuracy).
@@ -166,8 +197,15 @@ def plot_bars(values: Mapping[str, float], ax=None, ylabel: str | None = None, y
     return ax
 
 
-def plot_heatmap(matrix, xlabels=None, ylabels=None, ax=None, title: str | None = None,
-                 cmap: str = "viridis", colorbar: bool = True):
+def plot_heatmap(
+    matrix,
+    xlabels=None,
+    ylabels=None,
+    ax=None,
+    title: str | None = None,
+    cmap: str = "viridis",
+    colorbar: bool = True,
+):
     """A matrix as a heatmap, e.g. attention weights (T_query, T_key): rows are queries.
 
     matrix: (R, C) tensor or array; xlabels: C column labels (keys), ylabels: R row labels.
@@ -175,10 +213,14 @@ def plot_heatmap(matrix, xlabels=None, ylabels=None, ax=None, title: str | None 
     """
     m = _numpy(matrix)
     if m.ndim != 2:
-        raise ValueError(f"matrix must be 2-D (rows, columns), got shape {m.shape}; "
-                         "pick one batch element and head, e.g. attn[0, 0]")
-    for name, labels, n, what in (("xlabels", xlabels, m.shape[1], "columns"),
-                                  ("ylabels", ylabels, m.shape[0], "rows")):
+        raise ValueError(
+            f"matrix must be 2-D (rows, columns), got shape {m.shape}; "
+            "pick one batch element and head, e.g. attn[0, 0]"
+        )
+    for name, labels, n, what in (
+        ("xlabels", xlabels, m.shape[1], "columns"),
+        ("ylabels", ylabels, m.shape[0], "rows"),
+    ):
         if labels is not None and len(labels) != n:
             raise ValueError(f"{name} has {len(labels)} entries but the matrix has {n} {what}")
     ax = _ax(ax)
@@ -210,13 +252,14 @@ def pca_2d(points) -> tuple[np.ndarray, np.ndarray]:
     vh = vh[:2]
     signs = torch.sign(vh.gather(1, vh.abs().argmax(1, keepdim=True)))
     vh = vh * signs
-    var = s ** 2
+    var = s**2
     ratio = (var[:2] / var.sum().clamp_min(1e-12)).numpy()
     return (x @ vh.T).numpy(), ratio
 
 
-def plot_embedding_2d(points, labels=None, ax=None, method: str = "pca", texts=None,
-                      title: str | None = None):
+def plot_embedding_2d(
+    points, labels=None, ax=None, method: str = "pca", texts=None, title: str | None = None
+):
     """Scatter (N, D) vectors in 2-D (PCA), one colour per label; e.g. word vectors by sense.
 
     labels: N class labels (one colour and legend entry each) or None.
@@ -249,9 +292,17 @@ def plot_embedding_2d(points, labels=None, ax=None, method: str = "pca", texts=N
     return ax
 
 
-def plot_lines(x, ys: Mapping[str, Sequence[float]], ax=None, xlabel: str | None = None,
-               ylabel: str | None = None, title: str | None = None, logx: bool = False,
-               logy: bool = False, marker: str = "o"):
+def plot_lines(
+    x,
+    ys: Mapping[str, Sequence[float]],
+    ax=None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
+    logx: bool = False,
+    logy: bool = False,
+    marker: str = "o",
+):
     """One line per entry of `ys` against shared `x`; for sweeps (loss vs size, acc vs lr).
 
     Example: `plot_lines([1, 2, 4], {"train": [2.1, 1.8, 1.6], "eval": [2.2, 2.0, 1.9]}, xlabel="layers")`
@@ -282,9 +333,15 @@ def plot_lines(x, ys: Mapping[str, Sequence[float]], ax=None, xlabel: str | None
     return ax
 
 
-def plot_learning_curves(curves: Mapping[str, Mapping[int, Sequence[float]]], ax=None, title: str | None = None,
-                         chance: float | None = None, highlight: Sequence[str] | None = None,
-                         xlabel: str = "labelled examples", ylabel: str = "test accuracy"):
+def plot_learning_curves(
+    curves: Mapping[str, Mapping[int, Sequence[float]]],
+    ax=None,
+    title: str | None = None,
+    chance: float | None = None,
+    highlight: Sequence[str] | None = None,
+    xlabel: str = "labelled examples",
+    ylabel: str = "test accuracy",
+):
     """Accuracy against the number of labels, one line per method: the mean over draws, and a band from the
     lowest to the highest draw. ``curves``: ``{method: {budget: [accuracy of each draw]}}`` (as
     ``lmnotes.transfer.learning_curve`` returns for one method). ``highlight``: methods drawn bold (others
@@ -302,10 +359,25 @@ def plot_learning_curves(curves: Mapping[str, Mapping[int, Sequence[float]]], ax
         mean = np.array([r.mean() for r in runs])
         bold = highlight is None or name in highlight
         color = PALETTE[i % len(PALETTE)]
-        ax.plot(x, mean, marker="o", color=color, label=str(name), linewidth=2.2 if bold else 1.2,
-                linestyle="-" if bold else "--", alpha=1.0 if bold else 0.7, markersize=5 if bold else 3)
-        ax.fill_between(x, [r.min() for r in runs], [r.max() for r in runs], color=color, alpha=0.15 if bold else 0.07,
-                        linewidth=0)
+        ax.plot(
+            x,
+            mean,
+            marker="o",
+            color=color,
+            label=str(name),
+            linewidth=2.2 if bold else 1.2,
+            linestyle="-" if bold else "--",
+            alpha=1.0 if bold else 0.7,
+            markersize=5 if bold else 3,
+        )
+        ax.fill_between(
+            x,
+            [r.min() for r in runs],
+            [r.max() for r in runs],
+            color=color,
+            alpha=0.15 if bold else 0.07,
+            linewidth=0,
+        )
     if chance is not None:
         ax.axhline(chance, color="0.4", linestyle=":", linewidth=1.2, label="chance")
     ax.set_xscale("log")

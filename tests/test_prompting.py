@@ -1,4 +1,5 @@
 """Zero-shot and k-shot prompting of the world's GPT: what the model reads, and how examples are drawn."""
+
 import pytest
 import torch
 
@@ -28,9 +29,11 @@ def test_prompt_ids_zero_shot_is_the_question(tok):
 def test_prompt_ids_puts_each_example_in_its_own_text(tok):
     ids = prompt_ids(tok, ROWS[0], [ROWS[1], ROWS[2]])
     text = tok.decode(ids)
-    assert text == ("[BOS] what is the opposite of old ? answer : young [EOS] "
-                    "[BOS] what is the opposite of dark ? answer : light [EOS] "
-                    "[BOS] what is the opposite of big ? answer :")
+    assert text == (
+        "[BOS] what is the opposite of old ? answer : young [EOS] "
+        "[BOS] what is the opposite of dark ? answer : light [EOS] "
+        "[BOS] what is the opposite of big ? answer :"
+    )
 
 
 def test_prompt_ids_drops_the_earliest_examples_that_do_not_fit(tok):
@@ -74,8 +77,12 @@ def test_predict_answers_reads_the_examples(tok):
         assert not torch.allclose(model(ids0).logits[0, -1], model(ids2).logits[0, -1])
     # predict_answers reads exactly prompt_ids: its word is the argmax at the last position of those ids
     with torch.no_grad():
-        want = [tok.id_to_token(model(torch.tensor([prompt_ids(tok, r, s, max_len=48)])).logits[0, -1].argmax().item())
-                for r, s in zip(rows, shots)]
+        want = [
+            tok.id_to_token(
+                model(torch.tensor([prompt_ids(tok, r, s, max_len=48)])).logits[0, -1].argmax().item()
+            )
+            for r, s in zip(rows, shots)
+        ]
     assert predict_answers(model, tok, rows, shots=shots) == want
     acc = answer_accuracy(model, tok, rows, shots=shots)
     assert 0.0 <= acc <= 1.0

@@ -6,6 +6,7 @@ adds what ELMo needs on top: a character CNN with highways instead of a lookup t
 forward and backward stacks with a residual connection, and padding-aware reversal. The ratio says
 what those cost. Tokens/s counts every position of every batch (padding included, the same for both).
 """
+
 from __future__ import annotations
 
 import torch
@@ -63,10 +64,13 @@ def run(device, quick: bool = False) -> list[Result]:
         def go():
             with amp:
                 out = model(*args)
-            loss = out if torch.is_tensor(out) else out.loss  # ours returns a BiLMOutput, the reference a loss
+            loss = (
+                out if torch.is_tensor(out) else out.loss
+            )  # ours returns a BiLMOutput, the reference a loss
             loss.backward()
             opt.step()
             opt.zero_grad(set_to_none=True)
+
         return go
 
     opt_o = torch.optim.AdamW(ours.parameters(), lr=1e-3)
@@ -75,6 +79,13 @@ def run(device, quick: bool = False) -> list[Result]:
     t_ours = timeit(step(ours, opt_o, char_ids, word_ids), device, warmup=2, repeat=repeat)
     t_theirs = timeit(step(theirs, opt_t, word_ids), device, warmup=2, repeat=repeat)
     tokens = B * T
-    return [Result("elmo biLM training", tokens / t_ours, tokens / t_theirs, "tok/s",
-                   "torch.nn.LSTM stack (2 layers, bidirectional)",
-                   f"B={B} T={T} d={d} V={V}{' bf16' if cuda else ''}")]
+    return [
+        Result(
+            "elmo biLM training",
+            tokens / t_ours,
+            tokens / t_theirs,
+            "tok/s",
+            "torch.nn.LSTM stack (2 layers, bidirectional)",
+            f"B={B} T={T} d={d} V={V}{' bf16' if cuda else ''}",
+        )
+    ]

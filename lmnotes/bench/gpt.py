@@ -7,6 +7,7 @@ decode step). ``LMNOTES_BENCH_DECODE`` picks our decoding: ``dynamic`` (``GPT.ge
 ``static`` (``GPT.decoder``: a static key/value cache, its step compiled and captured as a CUDA graph with
 ``LMNOTES_BENCH_COMPILE=1`` on a GPU) or ``both``.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,10 +31,32 @@ def _peak(device) -> float | None:
 def _sizes(device, quick: bool) -> dict:
     if quick or torch.device(device).type != "cuda":
         # tiny: a smoke test on CPU (the ratio still compares like with like)
-        return dict(vocab_size=1024, block_size=128, n_layer=2, n_head=4, d_model=128, batch=8, T=64,
-                    gen_prompt=8, gen_new=24 if quick else 64, gen_batch=16, steps=2 if quick else 5)
-    return dict(vocab_size=50304, block_size=1024, n_layer=12, n_head=12, d_model=768, batch=16, T=1024,
-                gen_prompt=16, gen_new=256, gen_batch=64, steps=10)
+        return dict(
+            vocab_size=1024,
+            block_size=128,
+            n_layer=2,
+            n_head=4,
+            d_model=128,
+            batch=8,
+            T=64,
+            gen_prompt=8,
+            gen_new=24 if quick else 64,
+            gen_batch=16,
+            steps=2 if quick else 5,
+        )
+    return dict(
+        vocab_size=50304,
+        block_size=1024,
+        n_layer=12,
+        n_head=12,
+        d_model=768,
+        batch=16,
+        T=1024,
+        gen_prompt=16,
+        gen_new=256,
+        gen_batch=64,
+        steps=10,
+    )
 
 
 def _autocast(device):
@@ -46,9 +69,18 @@ def _models(s, device):
 
     from ..models.gpt import GPT
 
-    hc = GPT2Config(vocab_size=s["vocab_size"], n_positions=s["block_size"], n_embd=s["d_model"],
-                    n_layer=s["n_layer"], n_head=s["n_head"], resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                    bos_token_id=0, eos_token_id=0)
+    hc = GPT2Config(
+        vocab_size=s["vocab_size"],
+        n_positions=s["block_size"],
+        n_embd=s["d_model"],
+        n_layer=s["n_layer"],
+        n_head=s["n_head"],
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
     kw = {"attn_implementation": "sdpa"}
     try:
         hf = GPT2LMHeadModel._from_config(hc, **kw)
@@ -106,10 +138,13 @@ def run(device, quick: bool = False, compile: bool | None = None, decode: str | 
     detail = f"{s['n_layer']}L d={s['d_model']} batch {B}x{T}" + (", compiled" if compile else "")
     if peak:
         mfu = {k: v * flops_per_token / peak for k, v in tok_s.items()}
-        detail += (f", MFU ours {mfu['ours']:.0%} vs {mfu['hf']:.0%} (FLOPs/token = 6N + 12·L·H·Q·T = "
-                   f"{flops_per_token / 1e9:.2f} G, peak {peak / 1e12:.0f} TFLOP/s)")
-    results.append(Result("gpt training", tok_s["ours"], tok_s["hf"], "tok/s", "transformers GPT2LMHeadModel",
-                          detail))
+        detail += (
+            f", MFU ours {mfu['ours']:.0%} vs {mfu['hf']:.0%} (FLOPs/token = 6N + 12·L·H·Q·T = "
+            f"{flops_per_token / 1e9:.2f} G, peak {peak / 1e12:.0f} TFLOP/s)"
+        )
+    results.append(
+        Result("gpt training", tok_s["ours"], tok_s["hf"], "tok/s", "transformers GPT2LMHeadModel", detail)
+    )
 
     # ---- greedy decoding with a key/value cache
     ours.eval(), hf.eval()
@@ -126,19 +161,37 @@ def run(device, quick: bool = False, compile: bool | None = None, decode: str | 
         @torch.no_grad()
         def gen_hf():
             with _autocast(device):
-                hf.generate(prompt, attention_mask=mask, max_new_tokens=n_new, min_new_tokens=n_new, do_sample=False,
-                            pad_token_id=0)
+                hf.generate(
+                    prompt,
+                    attention_mask=mask,
+                    max_new_tokens=n_new,
+                    min_new_tokens=n_new,
+                    do_sample=False,
+                    pad_token_id=0,
+                )
 
         t_hf = timeit(gen_hf, device, warmup=1, repeat=3)
         what = f"{s['gen_prompt']} + {n_new} tokens"
         if decode in ("dynamic", "both"):
             t_ours = timeit(gen_ours, device, warmup=1, repeat=3)
-            results.append(Result(f"gpt greedy decoding, batch {batch}", batch * n_new / t_ours,
-                                  batch * n_new / t_hf, "tok/s", "transformers generate", what))
+            results.append(
+                Result(
+                    f"gpt greedy decoding, batch {batch}",
+                    batch * n_new / t_ours,
+                    batch * n_new / t_hf,
+                    "tok/s",
+                    "transformers generate",
+                    what,
+                )
+            )
         if decode in ("static", "both"):
             # The cache (in the autocast dtype) and the compiled step are made once, outside the timing.
-            dec = ours.decoder(batch, max_len=s["gen_prompt"] + n_new, compile=compile,
-                               dtype=torch.bfloat16 if device.type == "cuda" else None)
+            dec = ours.decoder(
+                batch,
+                max_len=s["gen_prompt"] + n_new,
+                compile=compile,
+                dtype=torch.bfloat16 if device.type == "cuda" else None,
+            )
 
             @torch.no_grad()
             def gen_static():
@@ -149,7 +202,15 @@ def run(device, quick: bool = False, compile: bool | None = None, decode: str | 
             with torch.no_grad(), _autocast(device):
                 same = torch.equal(gen_static(), ours.generate(prompt, n_new, temperature=0.0))
             name = f"gpt greedy decoding, batch {batch}, static cache" + (", compiled" if compile else "")
-            results.append(Result(name, batch * n_new / t_static, batch * n_new / t_hf, "tok/s",
-                                  "transformers generate", f"{what}; tokens equal generate's: {same}"))
+            results.append(
+                Result(
+                    name,
+                    batch * n_new / t_static,
+                    batch * n_new / t_hf,
+                    "tok/s",
+                    "transformers generate",
+                    f"{what}; tokens equal generate's: {same}",
+                )
+            )
     sync(device)
     return results
