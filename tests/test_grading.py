@@ -20,6 +20,12 @@ from lmnotes.classroom import grade, student_notebook
 # --- progress() in a notebook -------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def fresh_notebook(monkeypatch):
+    """Each test is a notebook of its own: nothing another test passed to check() counts here."""
+    monkeypatch.setattr(exercises, "_SUBMITTED", {})
+
+
 def test_progress_shows_each_exercise_of_the_chapter():
     ref = exercises.reference("tag_shares")
     ns = {"tag_shares": ref, "unk_rate": lambda sentences, vocab: 0.0}

@@ -11,7 +11,7 @@ Jupyter Book loads it through ``sphinx.local_extensions`` in ``_config.yml``. It
   ``{model-times}`` (of training each model of the zoo), read from ``book/_data/notebook-times.json``
   (written by ``book/_ext/notebook_times.py``, ``make times``);
 - keeps a script that two extensions add from appearing twice on a page, and gives the widget
-  renderer the MathJax 2 call it makes (``book/_static/lmnotes/mathjax2-shim.js``).
+  renderer the MathJax 2 call it makes (``book/_static/site/mathjax2-shim.js``).
 """
 from __future__ import annotations
 
@@ -314,7 +314,7 @@ def setup(app):
             return times_table(self.arguments[0])
 
     # before MathJax's own configuration: widgets call MathJax 2's API (see the file)
-    app.add_js_file("lmnotes/mathjax2-shim.js", priority=100)
+    app.add_js_file("site/mathjax2-shim.js", priority=100)
     class ModelTimes(_Generated):
         def markdown(self):
             return model_times_table()
