@@ -83,13 +83,20 @@ DISCUSSIONS: dict[str, str] = {}  # open questions: name -> model answer
 _CHAPTERS = ("world", "representations", "elmo", "bert", "gpt", "rlhf", "challenges")
 
 
+def _chapter_of(module: str) -> str:
+    """The chapter of the module registering an exercise: the name under ``lmnotes.exercises``
+    (a chapter may split its exercises into submodules: ``...exercises.challenges.bias`` is ``challenges``)."""
+    parts = module.split(".")
+    return parts[parts.index("exercises") + 1] if "exercises" in parts[:-1] else parts[-1]
+
+
 def exercise(name: str, hint: str = "") -> Callable[[Callable], Exercise]:
     """Decorator: register a checker ``checker(fn) -> None`` (raising :class:`Wrong`) under ``name``."""
 
     def deco(checker: Callable) -> Exercise:
         if name in EXERCISES:
             raise ValueError(f"an exercise called {name!r} exists already")
-        mod = checker.__module__.rsplit(".", 1)[-1]
+        mod = _chapter_of(checker.__module__)
         ex = Exercise(name, checker, hint, mod)
         EXERCISES[name] = ex
         return ex
@@ -155,7 +162,7 @@ def question(
                 raise Wrong(f"{got:g} is not it: {why}")
         raise Wrong(f"{got:g} is too {'high' if got > answer else 'low'}")
 
-    mod = sys._getframe(1).f_globals.get("__name__", "").rsplit(".", 1)[-1]
+    mod = _chapter_of(sys._getframe(1).f_globals.get("__name__", ""))
     ex = Exercise(
         name, checker, hint, mod, ref=answer, kind="question", explanation=explanation, choices=choices
     )

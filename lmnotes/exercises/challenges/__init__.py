@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from . import Wrong, exercise
+from .. import Wrong, exercise
 
 
 def _close(a, b, tol=1e-6):
@@ -192,3 +192,7 @@ def check_membership_auc(fn):
 def membership_auc(members, non_members):
     pairs = [(m > x) + 0.5 * (m == x) for m in members for x in non_members]
     return sum(pairs) / len(pairs)  # P(a random member scores above a random non-member)
+
+
+# The second half of the chapter: one module per notebook.
+from . import bias, defaults, forgetting, incontext, induction, languages  # noqa: E402, F401

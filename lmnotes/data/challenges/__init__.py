@@ -27,7 +27,7 @@ import itertools
 import random
 import re
 
-from .world import TAXONOMY, World, article, corpus
+from ..world import TAXONOMY, World, article, corpus
 
 __all__ = [
     "CITIES",
@@ -128,7 +128,7 @@ _AVOID = (
 
 def _world_words() -> set[str]:
     """Every word the world's lexicon can write (so a made-up name never collides with one)."""
-    from . import world as w
+    from .. import world as w
 
     text = [
         str(v)

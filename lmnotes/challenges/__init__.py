@@ -29,12 +29,12 @@ from collections.abc import Sequence
 
 import torch
 
-from .data.batching import pad_batch
-from .data.tokenizers import WordTokenizer
-from .models.gpt import GPT, GPTConfig
-from .recipes.gpt import instruction_batches, lm_batches, lm_stream
-from .train import fit
-from .utils import eval_mode
+from ..data.batching import pad_batch
+from ..data.tokenizers import WordTokenizer
+from ..models.gpt import GPT, GPTConfig
+from ..recipes.gpt import instruction_batches, lm_batches, lm_stream
+from ..train import fit
+from ..utils import eval_mode
 
 __all__ = [
     "TINY_GPT",

@@ -1,0 +1,1 @@
+"""Exercises for the challenges chapter's forgetting notebook."""
