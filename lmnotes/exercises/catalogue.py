@@ -62,4 +62,6 @@ ABOUT: dict[str, tuple[str, int]] = {
     "exposure": ("a canary's exposure in bits from its rank among all candidate secrets", 1),
     "ngram_contamination": ("an n-gram overlap check of a benchmark item against training texts", 2),
     "membership_auc": ("the AUC of a membership-inference score, ties counting one half", 2),
+    "inherit_property": ("a property by inheritance through a taxonomy: the nearest statement wins", 2),
+    "exception_never_stated": ("what a default answer means for an exception never stated (question)", 1),
 }
