@@ -3,7 +3,8 @@
 The world's sentences (:mod:`lmnotes.data.world`) are the *first* language. The *second* says the same things
 with its own spelling and a little morphology of its own, so it is not a letter-for-letter cipher:
 
-* **script** — Latin letters become Greek ones (``b`` → ``β``, ``r`` → ``ρ``), a few letter pairs one letter
+* **script** — Latin letters become Greek ones (``b`` → ``β``, ``r`` → ``ρ``; ``c``, ``k`` and ``q`` all become
+  ``κ``, yet no two words of the world's lexicon end up spelled alike), a few letter pairs one letter
   (``th`` → ``θ``, ``ch`` → ``χ``, ``ph`` → ``φ``, ``ps`` → ``ψ``, ``ks`` → ``ξ``), and ``s`` at the end of a
   word is written ``ς``, as in Greek;
 * **articles are suffixes** — ``the`` and ``a``/``an`` are not words but endings of the word that follows
