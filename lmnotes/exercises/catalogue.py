@@ -64,4 +64,6 @@ ABOUT: dict[str, tuple[str, int]] = {
     "membership_auc": ("the AUC of a membership-inference score, ties counting one half", 2),
     "inherit_property": ("a property by inheritance through a taxonomy: the nearest statement wins", 2),
     "exception_never_stated": ("what a default answer means for an exception never stated (question)", 1),
+    "tokenizer_fertility": ("a tokenizer's fertility (tokens per word), compared across two languages", 1),
+    "per_word_perplexity": ("perplexity per token to perplexity per word through fertility (question)", 1),
 }
