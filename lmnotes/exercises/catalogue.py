@@ -66,4 +66,10 @@ ABOUT: dict[str, tuple[str, int]] = {
     "exception_never_stated": ("what a default answer means for an exception never stated (question)", 1),
     "tokenizer_fertility": ("a tokenizer's fertility (tokens per word), compared across two languages", 1),
     "per_word_perplexity": ("perplexity per token to perplexity per word through fertility (question)", 1),
+    "induction_score": (
+        "an induction-head score from an attention map: attention on the token after each earlier occurrence",
+        2,
+    ),
+    "one_layer_induction": ("why an induction head needs two attention layers (question)", 1),
+    "ablation_reading": ("what switching off one head shows, and what it does not (question)", 1),
 }
