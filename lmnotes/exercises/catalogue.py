@@ -72,4 +72,9 @@ ABOUT: dict[str, tuple[str, int]] = {
     ),
     "one_layer_induction": ("why an induction head needs two attention layers (question)", 1),
     "ablation_reading": ("what switching off one head shows, and what it does not (question)", 1),
+    "least_squares_in_context": (
+        "the least-squares prediction from k in-context examples, minimum-norm when k < d",
+        2,
+    ),
+    "least_squares_error_k_below_d": ("the error minimum-norm least squares leaves when k < d (question)", 1),
 }
