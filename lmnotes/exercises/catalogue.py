@@ -77,4 +77,7 @@ ABOUT: dict[str, tuple[str, int]] = {
         2,
     ),
     "least_squares_error_k_below_d": ("the error minimum-norm least squares leaves when k < d (question)", 1),
+    "forgetting_measure": ("a forgetting measure: the best earlier accuracy minus the last one", 1),
+    "replay_batch": ("a replay batch: a given share of rows drawn at random from the old data", 2),
+    "why_forgetting": ("why fine-tuning on a new domain forgets the old one (question)", 1),
 }
