@@ -63,7 +63,7 @@ ABOUT: dict[str, tuple[str, int]] = {
     "ngram_contamination": ("an n-gram overlap check of a benchmark item against training texts", 2),
     "membership_auc": ("the AUC of a membership-inference score, ties counting one half", 2),
     "weat_test": ("a WEAT effect size (sample std over all target words) and its exact permutation test", 2),
-    "skewed_probability": ("what probability a model of skewed text gives, against its preference rate (question)", 1),
+    "skewed_probability": ("a skewed text model's probability, not its preference rate (question)", 1),
     "inherit_property": ("a property by inheritance through a taxonomy: the nearest statement wins", 2),
     "exception_never_stated": ("what a default answer means for an exception never stated (question)", 1),
     "tokenizer_fertility": ("a tokenizer's fertility (tokens per word), compared across two languages", 1),
