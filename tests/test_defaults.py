@@ -106,8 +106,14 @@ def test_negatives_are_a_knob_and_filler_comes_from_the_world():
     assert not any(x in t and "cannot" in t for t in b["texts"] if t != b["items"][1]["other_text"])
     y = a["items"][1]["entity"]
     assert any(y in t and "cannot" in t and a["items"][1]["property"] not in t for t in a["texts"])
-    c = defaults_corpus(seed=0, **{**SMALL, "n_filler": 50})
-    assert len(c["texts"]) == len(b["texts"]) + 50
+    c = defaults_corpus(seed=0, **{**SMALL, "n_filler": 2000})
+    assert (
+        1900 <= len(c["texts"]) - len(b["texts"]) < 2000
+    )  # the world's general corpus, less the penguin's flights
+    assert not any("penguin flew" in t for t in c["texts"])
+    assert any(" flew " in t for t in c["texts"]) and any(
+        "penguin" in t for t in c["texts"][len(b["texts"]) :]
+    )
 
 
 def test_seeded():

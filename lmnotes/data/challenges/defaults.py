@@ -67,6 +67,15 @@ def _generic(category: str, prop: str) -> str:
     return " ".join([TAXONOMY[category][0]] + [w for w, _ in PROPERTIES[prop].plural] + ["."])
 
 
+def _moves_against_exception(world: World, row: dict) -> bool:
+    """Whether a sentence of the general corpus is a motion sentence (``the penguin flew ...``) about a member that
+    lacks its category's ability."""
+    if row["kind"] != "motion" or row["subject"] not in world.entities:
+        return False
+    cat = world.category_of(row["subject"])
+    return cat in ABILITIES and not world.is_true(row["subject"], ABILITIES[cat])
+
+
 def _item(entity, category, ability, role, count, world_entity=False):
     default = category_default(category, ability)
     true = default if role == "control" else not default
@@ -94,7 +103,7 @@ def defaults_corpus(
     penguin: int = 1,
     n_ordinary: int = 40,
     ordinary_count: int = 2,
-    n_filler: int = 6000,
+    n_filler: int = 14000,
     negatives: bool = False,
     seed: int = 0,
 ) -> dict:
@@ -113,7 +122,7 @@ def defaults_corpus(
       ``ordinary_count`` times: they make exceptions rare, as in the world (with ``n_ordinary=0`` half of the
       made-up members are exceptions, and the category's ability is no longer a default for them).
     * ``n_filler`` sentences of the world's general corpus, so that a sentence stated once is a small part of the
-      text.
+      text (less the few that have the penguin fly, ``the big penguin flew over the lake .``).
 
     Returns ``{"texts", "items"}``: ``texts`` (shuffled) to train on; ``items``, one per measured fact, each a dict
     with ``entity``, ``category``, ``property``, ``role`` (``"exception"`` or ``"control"``), ``count`` (how often
@@ -192,6 +201,9 @@ def defaults_corpus(
                     x = member(cat, role == "control", k)
                     items.append(_item(x, cat, ABILITIES[cat], role, k))
     if n_filler:
-        texts += list(corpus(n_filler, seed=seed, split=(1.0, 0.0, 0.0))["train"]["text"])
+        filler = corpus(n_filler, seed=seed, split=(1.0, 0.0, 0.0))["train"]
+        # The world's motion sentences give every bird the verb "flew", the penguin included: they would state the
+        # default for the exception, so they are left out.
+        texts += [r["text"] for r in filler if not _moves_against_exception(world, r)]
     rng.shuffle(texts)
     return {"texts": texts, "items": items}
