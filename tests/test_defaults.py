@@ -111,9 +111,7 @@ def test_negatives_are_a_knob_and_filler_comes_from_the_world():
         1900 <= len(c["texts"]) - len(b["texts"]) < 2000
     )  # the world's general corpus, less the penguin's flights
     assert not any("penguin flew" in t for t in c["texts"])
-    assert any(" flew " in t for t in c["texts"]) and any(
-        "penguin" in t for t in c["texts"][len(b["texts"]) :]
-    )
+    assert any(" flew " in t for t in c["texts"])  # other birds still fly
 
 
 def test_seeded():
