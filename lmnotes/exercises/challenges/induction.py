@@ -130,7 +130,7 @@ question(
     "one_layer_induction",
     answer="b",
     choices={
-        "a": "it has too few parameters: four heads cannot store the rule",
+        "a": "it has too few parameters: two heads cannot store the rule",
         "b": "a key at position j carries only token j and position j, so no query can ask for "
         "'the position whose previous token is my token'; that needs an earlier layer to copy the previous "
         "token into each position",
