@@ -31,7 +31,7 @@ def _check_int(name, value, lo):
 def repeated_sequences(
     n: int,
     seq_len: int = 32,
-    repeat_len: int = 8,
+    repeat_len: int = 12,
     vocab_size: int = 64,
     seed: int = 0,
     min_offset: int | None = None,
