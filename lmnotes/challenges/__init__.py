@@ -9,7 +9,7 @@ Read top to bottom:
 * **memorisation** — :func:`secret_log_probs` (every candidate secret, by enumeration), :func:`rank_of`,
   :func:`exposure` (Carlini et al., 2019);
 * **contamination** — :func:`ngrams`, :func:`ngram_index`, :func:`contaminated` (an n-gram overlap check in the
-  style of GPT-3's), :func:`auc`, :func:`min_k_score` (Min-K% probability, Shi et al., 2023);
+  style of GPT-3's), :func:`auc`, :func:`min_k_score` (Min-K% probability, Shi et al., 2024);
 * **calibration** — :func:`entropy`, :func:`calibration_bins`, :func:`expected_calibration_error`,
   :func:`selective_accuracy` (answer only below an entropy threshold).
 
@@ -493,7 +493,7 @@ def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
 
 
 def min_k_score(log_probs: torch.Tensor, k: float = 0.2) -> float:
-    """Min-K% probability (Shi et al., 2023): the mean log-probability of the ``k`` share of a text's tokens the
+    """Min-K% probability (Shi et al., 2024): the mean log-probability of the ``k`` share of a text's tokens the
     model finds least likely (at least one token). Higher suggests the text was seen in training.
 
     Example: ``min_k_score(torch.tensor([-0.1, -5.0, -0.2, -3.0]), k=0.5)`` → -4.0

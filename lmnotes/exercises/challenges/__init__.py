@@ -93,7 +93,7 @@ def check_ngram_contamination(fn):
             "an item whose 3-grams only exist across the end of one text and the start of the next",
         ),
         ("robin can", 3, False, "an item shorter than n"),
-        ("kalo is miru", 3, True, "an item that is a 3-gram of the corpus (its last one)"),
+        ("kalo is miru", 3, True, "an item of exactly n words that occurs in the corpus"),
         ("a robin flies", 2, True, "an item whose first 2 words occur in the corpus"),
         ("we saw the old cat", 3, False, "an item with different words ('cat' is not 'cats')"),
     ]
@@ -110,10 +110,10 @@ def check_ngram_contamination(fn):
             )
         if "shorter than n" in what:
             raise Wrong("an item with fewer than n words has no n-gram and cannot be flagged")
-        if "last one" in what:
+        if "exactly n words" in what:
             raise Wrong(
                 "you miss the last n-gram of a text: a text of L words has L - n + 1 n-grams "
-                "(range(len(words) - n + 1))"
+                "(range(len(words) - n + 1)), so an item of exactly n words has one"
             )
         if "'cats'" in what:
             raise Wrong(
