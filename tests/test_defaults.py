@@ -107,9 +107,8 @@ def test_negatives_are_a_knob_and_filler_comes_from_the_world():
     y = a["items"][1]["entity"]
     assert any(y in t and "cannot" in t and a["items"][1]["property"] not in t for t in a["texts"])
     c = defaults_corpus(seed=0, **{**SMALL, "n_filler": 2000})
-    assert (
-        1900 <= len(c["texts"]) - len(b["texts"]) < 2000
-    )  # the world's general corpus, less the penguin's flights
+    # the world's general corpus, less the penguin's flights
+    assert 1900 <= len(c["texts"]) - len(b["texts"]) < 2000
     assert not any("penguin flew" in t for t in c["texts"])
     assert any(" flew " in t for t in c["texts"])  # other birds still fly
 
