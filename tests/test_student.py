@@ -27,7 +27,7 @@ def _code(nb: dict) -> list[str]:
 
 def _reference_lines() -> dict[str, list[str]]:
     """The distinctive lines of each reference solution and model answer (not the signature, which
-    the exercise cell shares, nor docstrings, comments or short lines): none may appear in a
+    the exercise cell shares, nor docstrings, comments, imports or short lines): none may appear in a
     student's notebook."""
     out = {}
     for name in exercises.names():
@@ -38,7 +38,8 @@ def _reference_lines() -> dict[str, list[str]]:
         body = [
             ln.strip()
             for ln in lines
-            if len(ln.strip()) > 24 and not ln.strip().startswith(('"""', "#", "def ", "@"))
+            if len(ln.strip()) > 24
+            and not ln.strip().startswith(('"""', "#", "def ", "@", "import ", "from "))
         ]
         out[name] = body
     for name, answer in exercises.DISCUSSIONS.items():
