@@ -2,8 +2,9 @@
 
 :func:`defaults_corpus` writes the world's taxonomy as plain statements (``a robin is a bird .``, ``birds can fly
 .``, ``a robin can fly .``, ``a salmon cannot fly .``) and adds made-up members of the three categories that have an
-ability (``can fly``, ``can swim``, ``can run``). Half of the made-up members are **exceptions** (a bird that cannot
-fly), half are ordinary members (the **control**); for each count ``k`` of ``counts``, some of each are given their
+ability (``can fly``, ``can swim``, ``can run``). Among the made-up members are **exceptions** (a bird that cannot
+fly) and as many ordinary members (the **control**), plus ``n_ordinary`` further ordinary members per category
+that keep the exceptions a minority; for each count ``k`` of ``counts``, some of each are given their
 ability (or its absence) in ``k`` sentences, ``k = 0`` meaning never. Everything else about a made-up member is
 stated as often for an exception as for a control: its category, its other properties, what it cannot do. The
 world's own exception, the penguin, has ``a penguin cannot fly .`` stated ``penguin`` times.
