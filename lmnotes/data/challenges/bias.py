@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 
 from ..world import World, article, corpus
+from . import _check_int
 
 __all__ = [
     "OCCUPATIONS",
@@ -67,12 +68,6 @@ TEMPLATES = (
     "we gave the {occ} the {tool} and thanked {obj} .",
     "the {occ} said that {subj} had the {tool} .",
 )
-
-
-def _check_int(name, value, lo, hi=None):
-    if not isinstance(value, int) or isinstance(value, bool) or value < lo or (hi is not None and value > hi):
-        rng = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
-        raise ValueError(f"{name} must be an int {rng}, got {value!r}")
 
 
 def _animals(seed: int) -> list[str]:

@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import torch
 
+from . import _check_int
+
 __all__ = ["repeated_sequences"]
-
-
-def _check_int(name, value, lo):
-    if not isinstance(value, int) or isinstance(value, bool) or value < lo:
-        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
 
 
 def repeated_sequences(
