@@ -9,7 +9,10 @@ to ``_build/seeds.md``. Notebooks may call :func:`record` with their key figures
 table of each figure's value at every seed and its spread, the number a check's margin is set from.
 
 Options: ``python -m lmnotes.seeds book/02-elmo/*.ipynb --seeds 0 1 2 3 --jobs 2``.
-Runs are sequential by default: one notebook already keeps a small machine busy.
+Runs are sequential by default: one notebook already keeps a small machine busy. With ``--jobs N``
+each run gets its share of the cores (``OMP_NUM_THREADS`` = cores // N, unless you set it): PyTorch's
+threads, left at one per core in every run, spin against each other, and on two cores two ELMo
+runs at once took twenty minutes where one alone takes half a minute.
 """
 
 from __future__ import annotations
@@ -28,7 +31,16 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["record", "Result", "failures_from_junit", "markdown", "figure_table", "sweep", "main"]
+__all__ = [
+    "record",
+    "Result",
+    "threads_per_run",
+    "failures_from_junit",
+    "markdown",
+    "figure_table",
+    "sweep",
+    "main",
+]
 
 _ANSI = re.compile(r"(?:\x1b|#x1B)\[[0-9;]*m")
 _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Interrupt|Exit)\b.*$")
@@ -153,7 +165,15 @@ def figure_table(results: list[Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_one(notebook: Path, seed: int, root: Path, cache_root: Path, work: Path, timeout: float) -> Result:
+def _run_one(
+    notebook: Path,
+    seed: int,
+    root: Path,
+    cache_root: Path,
+    work: Path,
+    timeout: float,
+    threads: int | None = None,
+) -> Result:
     name = (
         notebook.relative_to(root / "book").with_suffix("").as_posix()
         if notebook.is_relative_to(root / "book")
@@ -170,6 +190,9 @@ def _run_one(notebook: Path, seed: int, root: Path, cache_root: Path, work: Path
         "LMNOTES_FIGURES": str(figures),
         "NO_COLOR": "1",
     }
+    if threads is not None:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, str(threads))
     cmd = [
         sys.executable,
         "-m",
@@ -200,6 +223,14 @@ def _run_one(notebook: Path, seed: int, root: Path, cache_root: Path, work: Path
     return Result(name, seed, "fail" if failures else "pass", failures, seconds, recorded)
 
 
+def threads_per_run(jobs: int, cores: int | None = None) -> int | None:
+    """The PyTorch threads each of ``jobs`` simultaneous runs may use: None (PyTorch's own choice)
+    for one run at a time, else an equal share of the cores, at least one."""
+    if jobs <= 1:
+        return None
+    return max(1, (cores or os.cpu_count() or 1) // jobs)
+
+
 def sweep(
     notebooks: list[Path],
     seeds: list[int],
@@ -213,9 +244,10 @@ def sweep(
     work = root / "_build" / "seeds"
     work.mkdir(parents=True, exist_ok=True)
     runs = [(nb, s) for s in seeds for nb in notebooks]
+    threads = threads_per_run(jobs)
 
     def one(run):
-        result = _run_one(run[0], run[1], root, cache_root, work, timeout)
+        result = _run_one(run[0], run[1], root, cache_root, work, timeout, threads)
         progress(f"{result.notebook} at seed {result.seed}: {_cell(result)}")
         return result
 

@@ -138,3 +138,28 @@ def test_every_notebook_takes_its_seeds_from_the_book_seed():
                 if literal.search(code):
                     found.append(f"{path.relative_to(root)} cell {i + 1}: {line.strip()}")
     assert not found, "write seed=lmnotes.seed(k) instead of a literal seed:\n" + "\n".join(found)
+
+
+def test_parallel_runs_share_the_cores_instead_of_each_taking_them_all():
+    assert seeds.threads_per_run(1, cores=2) is None
+    assert seeds.threads_per_run(2, cores=2) == 1
+    assert seeds.threads_per_run(2, cores=16) == 8
+    assert seeds.threads_per_run(4, cores=2) == 1
+
+
+def test_a_run_hands_its_thread_share_to_the_notebook(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_run(cmd, cwd, env, **kwargs):
+        seen.update(env)
+        raise seeds.subprocess.TimeoutExpired(cmd, 1)
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(seeds.subprocess, "run", fake_run)
+    nb = tmp_path / "x.ipynb"
+    result = seeds._run_one(nb, 2, tmp_path, tmp_path / "cache", tmp_path, 1, threads=1)
+    assert result.status == "timeout"
+    assert seen["OMP_NUM_THREADS"] == "1" and seen["LMNOTES_SEED"] == "2"
+    seen.clear()
+    seeds._run_one(nb, 2, tmp_path, tmp_path / "cache", tmp_path, 1)
+    assert "OMP_NUM_THREADS" not in seen
